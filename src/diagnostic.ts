@@ -22,7 +22,8 @@ export interface Diagnostic {
   readonly file?: string;
 }
 
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: Diagnostic[] };
+export type Result<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: Diagnostic[] };
 
 export function ok<T>(value: T): Result<T> {
   return { ok: true, value };

@@ -1,0 +1,236 @@
+/**
+ * Loads one workflow file: screens its bytes, validates it with GitHub's own parser, adds the
+ * checks GitHub makes elsewhere, and builds Conveyor's model. Every error is returned at once.
+ */
+import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from "@actions/workflow-parser";
+import { ErrorPolicy } from "@actions/workflow-parser/model/convert";
+import type { WorkflowJob, WorkflowTemplate } from "@actions/workflow-parser/model/workflow-template";
+import { isMapping, isString } from "@actions/workflow-parser/templates/tokens/type-guards";
+import type { MappingToken, TemplateToken } from "@actions/workflow-parser/templates/tokens/index";
+import type { TemplateContext } from "@actions/workflow-parser/templates/template-context";
+import { compareDiagnostics, error, failed, ok } from "../diagnostic.js";
+import type { Diagnostic, Result, SourceLocation } from "../diagnostic.js";
+import type { JobDefinition, Permissions, RunDefaults, StepDefinition, Workflow } from "./model.js";
+import { buildNeedsGraph } from "./needs-graph.js";
+import { screenWorkflowBytes } from "./screen.js";
+import { keyLocation, locationOf, mappingAt, sequenceAt, stringAt, valueAt } from "./tokens.js";
+import { checkWorkflowSemantics, clarifyParserMessage } from "./semantics.js";
+
+export interface WorkflowSource {
+  /** Repository-relative path, used in errors and as the workflow's identity. */
+  readonly path: string;
+  readonly bytes: Uint8Array;
+}
+
+export async function loadWorkflow(source: WorkflowSource): Promise<Result<Workflow>> {
+  const screened = screenWorkflowBytes(source.path, source.bytes);
+  if (!screened.ok) return screened;
+  return loadWorkflowText(source.path, screened.value);
+}
+
+export async function loadWorkflowText(path: string, text: string): Promise<Result<Workflow>> {
+  const parsed = parseWorkflow({ name: path, content: text }, new NoOperationTraceWriter());
+  const context = parsed.context;
+  let template: WorkflowTemplate | undefined;
+  if (parsed.value) {
+    // TryConversion keeps going after the first error so the user sees every problem at once.
+    template = await convertWorkflowTemplate(context, parsed.value, undefined, {
+      errorPolicy: ErrorPolicy.TryConversion,
+    });
+  }
+  const fileName = (fileId: number | undefined): string =>
+    (fileId === undefined ? undefined : context.getFileName(fileId)) ?? path;
+  const root = parsed.value && isMapping(parsed.value) ? parsed.value : undefined;
+  const errors = parserDiagnostics(context, path, root);
+  if (!root || !template?.jobs) {
+    return failed(
+      errors.length > 0
+        ? errors
+        : [
+            error("not a workflow: expected a mapping with `on` and `jobs`.", {
+              file: path,
+              line: 1,
+              column: 1,
+            }),
+          ],
+    );
+  }
+  const workflow = buildWorkflow(path, root, template, fileName);
+  // Conveyor's own findings go first so that, at a place both report, the clearer message is kept.
+  const all = [...checkWorkflowSemantics(workflow, root), ...checkNeeds(workflow), ...errors];
+  const unique = dedupe(all).sort(compareDiagnostics);
+  return unique.length > 0 ? failed(unique) : ok(workflow);
+}
+
+// Conveyor reports these itself with better messages (the cycle named in full).
+const REPLACED_PARSER_MESSAGES = [/creates a cycle in the dependency graph/, /depends on unknown job/];
+
+function parserDiagnostics(
+  context: TemplateContext,
+  path: string,
+  root: MappingToken | undefined,
+): Diagnostic[] {
+  const result: Diagnostic[] = [];
+  for (const e of context.errors.getErrors()) {
+    const message = cleanParserMessage(e.rawMessage);
+    if (REPLACED_PARSER_MESSAGES.some((re) => re.test(message))) continue;
+    const location: SourceLocation = {
+      file: path,
+      line: e.range?.start.line ?? 1,
+      column: e.range?.start.column ?? 1,
+    };
+    result.push(error(root ? clarifyParserMessage(message, location, root) : message, location));
+  }
+  return result;
+}
+
+/** YAML errors carry "at line L, column C:" and a source excerpt; the location says that already. */
+function cleanParserMessage(raw: string): string {
+  const firstLine = raw.split("\n")[0] ?? raw;
+  return firstLine.replace(/ at line \d+, column \d+:?$/, "").trim();
+}
+
+/** The parser reports some problems twice (once parsing, once converting): keep the first at each place. */
+function dedupe(errors: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  const result: Diagnostic[] = [];
+  for (const e of errors) {
+    const place = e.location ? `${e.location.file}:${e.location.line}:${e.location.column}` : (e.file ?? "");
+    const key = `${place}|${e.message}`;
+    const placeOnly = `${place}|`;
+    // A conversion error at the exact place of a parse error is the same problem said again.
+    if (seen.has(key) || (e.location && seen.has(placeOnly))) continue;
+    seen.add(key);
+    if (e.location) seen.add(placeOnly);
+    result.push(e);
+  }
+  return result;
+}
+
+function checkNeeds(workflow: Workflow): Diagnostic[] {
+  const graph = buildNeedsGraph(
+    workflow.jobs.map((job) => ({
+      id: job.id,
+      needs: job.needs,
+      location: job.location,
+      needsLocations: job.needsLocations,
+    })),
+  );
+  return graph.ok ? [] : graph.errors;
+}
+
+function buildWorkflow(
+  path: string,
+  root: MappingToken,
+  template: WorkflowTemplate,
+  fileName: (fileId: number | undefined) => string,
+): Workflow {
+  const explicitName = stringAt(root, "name");
+  const onToken = valueAt(root, "on");
+  const jobsMapping = mappingAt(root, "jobs");
+  const jobs = (template.jobs ?? []).map((job) =>
+    buildJob(job, mappingAt(jobsMapping, job.id.value), fileName),
+  );
+  return {
+    path,
+    name: explicitName ?? path,
+    hasExplicitName: explicitName !== undefined,
+    runName: valueAt(root, "run-name"),
+    on: template.events ?? {},
+    onLocation: onToken
+      ? (keyLocation(root, "on", fileName) ?? locationOf(onToken, fileName))
+      : locationOf(root, fileName),
+    env: valueAt(root, "env"),
+    defaults: runDefaults(mappingAt(root, "defaults")),
+    permissions: readPermissions(valueAt(root, "permissions")),
+    concurrency: valueAt(root, "concurrency"),
+    jobs,
+    fileName,
+  };
+}
+
+function buildJob(
+  job: WorkflowJob,
+  raw: MappingToken | undefined,
+  fileName: (fileId: number | undefined) => string,
+): JobDefinition {
+  const nameToken = valueAt(raw, "name");
+  const base = {
+    id: job.id.value,
+    location: locationOf(job.id, fileName),
+    name: nameToken && nameToken.isScalar ? job.name : undefined,
+    needs: (job.needs ?? []).map((n) => n.value),
+    needsLocations: (job.needs ?? []).map((n) => locationOf(n, fileName)),
+    if: job.if,
+    strategy: job.strategy,
+    outputs: job.outputs,
+    concurrency: job.concurrency,
+    permissions: readPermissions(valueAt(raw, "permissions")),
+  };
+  if (job.type === "reusableWorkflowJob") {
+    const secrets = valueAt(raw, "secrets");
+    return {
+      ...base,
+      kind: "call",
+      uses: job.ref.value,
+      usesLocation: locationOf(job.ref, fileName),
+      with: job["input-values"],
+      secrets: job["inherit-secrets"] ? "inherit" : secrets && isMapping(secrets) ? secrets : undefined,
+    };
+  }
+  const rawSteps = sequenceAt(raw, "steps");
+  const steps: StepDefinition[] = job.steps.map((step, index) => {
+    const rawStep = rawSteps?.get(index);
+    const stepMapping = rawStep && isMapping(rawStep) ? rawStep : undefined;
+    const runToken = valueAt(stepMapping, "run");
+    const usesToken = valueAt(stepMapping, "uses");
+    return {
+      id: step.id,
+      hasExplicitId: !step.id.startsWith("__"),
+      location: stepMapping ? locationOf(stepMapping, fileName) : base.location,
+      name: "name" in step ? step.name : undefined,
+      if: "if" in step && step.if ? step.if : job.if,
+      run: runToken && runToken.isScalar ? ("run" in step ? step.run : undefined) : undefined,
+      uses: usesToken && isString(usesToken) ? usesToken.value : undefined,
+      with: mappingAt(stepMapping, "with"),
+      env: mappingAt(stepMapping, "env"),
+      shell: valueAt(stepMapping, "shell"),
+      workingDirectory: valueAt(stepMapping, "working-directory"),
+      timeoutMinutes: valueAt(stepMapping, "timeout-minutes"),
+      continueOnError: valueAt(stepMapping, "continue-on-error"),
+    };
+  });
+  return {
+    ...base,
+    kind: "steps",
+    runsOn: job["runs-on"],
+    env: job.env,
+    environment: job.environment,
+    container: job.container,
+    services: job.services,
+    defaults: runDefaults(mappingAt(raw, "defaults")),
+    timeoutMinutes: valueAt(raw, "timeout-minutes"),
+    continueOnError: valueAt(raw, "continue-on-error"),
+    steps,
+  };
+}
+
+function runDefaults(defaults: MappingToken | undefined): RunDefaults | undefined {
+  const run = mappingAt(defaults, "run");
+  if (!run) return undefined;
+  return { shell: valueAt(run, "shell"), workingDirectory: valueAt(run, "working-directory") };
+}
+
+function readPermissions(token: TemplateToken | undefined): Permissions | undefined {
+  if (!token) return undefined;
+  if (isString(token)) return token.value === "write-all" ? "write-all" : "read-all";
+  if (!isMapping(token)) return undefined;
+  const scopes: Record<string, "read" | "write" | "none"> = {};
+  for (const pair of token) {
+    if (isString(pair.key) && isString(pair.value)) {
+      const level = pair.value.value;
+      if (level === "read" || level === "write" || level === "none") scopes[pair.key.value] = level;
+    }
+  }
+  return scopes;
+}
