@@ -8,6 +8,7 @@ import { fileError, ok, failed } from "../diagnostic.js";
 import type { Diagnostic, Result } from "../diagnostic.js";
 import { loadWorkflow } from "./load.js";
 import type { WorkflowSource } from "./load.js";
+import type { CallResolver } from "./calls.js";
 import type { Workflow } from "./model.js";
 
 /**
@@ -108,4 +109,37 @@ export async function loadWorkflowFiles(
     else errors.push(...result.errors);
   }
   return { workflows, errors, files: discovered.value };
+}
+
+/**
+ * Resolves `jobs.<id>.uses` against the repository on disk. Remote reusable workflows cannot be
+ * downloaded here; the error says how to make one available.
+ */
+export function localCallResolver(root: string): CallResolver {
+  const cache = new Map<string, Promise<Result<Workflow>>>();
+  return (ref) => {
+    let pending = cache.get(ref);
+    if (!pending) {
+      pending = resolveCall(root, ref);
+      cache.set(ref, pending);
+    }
+    return pending;
+  };
+}
+
+async function resolveCall(root: string, ref: string): Promise<Result<Workflow>> {
+  if (!ref.startsWith("./")) {
+    return failed([
+      fileError(
+        ref,
+        `${ref} is a remote reusable workflow, and Conveyor does not download workflows: copy the file into ./.github/workflows/ and call it as ./.github/workflows/<file>.`,
+      ),
+    ]);
+  }
+  const path = ref.slice(2);
+  const source = await readWorkflowSource(root, path);
+  if (!source.ok) {
+    return failed([fileError(path, `the reusable workflow ${ref} does not exist in this repository.`)]);
+  }
+  return loadWorkflow(source.value);
 }

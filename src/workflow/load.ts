@@ -144,6 +144,8 @@ function buildWorkflow(
     defaults: runDefaults(mappingAt(root, "defaults")),
     permissions: readPermissions(valueAt(root, "permissions")),
     concurrency: valueAt(root, "concurrency"),
+    callOutputs:
+      onToken && isMapping(onToken) ? mappingAt(mappingAt(onToken, "workflow_call"), "outputs") : undefined,
     jobs,
     fileName,
   };
@@ -163,6 +165,7 @@ function buildJob(
     needsLocations: (job.needs ?? []).map((n) => locationOf(n, fileName)),
     if: job.if,
     strategy: job.strategy,
+    strategyLocation: raw ? keyLocation(raw, "strategy", fileName) : undefined,
     outputs: job.outputs,
     concurrency: job.concurrency,
     permissions: readPermissions(valueAt(raw, "permissions")),

@@ -37,6 +37,8 @@ export interface Workflow {
   readonly defaults?: RunDefaults;
   readonly permissions?: Permissions;
   readonly concurrency?: TemplateToken;
+  /** `on.workflow_call.outputs`: name to `{ description, value }`, evaluated over the `jobs` context. */
+  readonly callOutputs?: MappingToken;
   readonly jobs: readonly JobDefinition[];
   /** Resolves a token's file id to the path shown in errors. */
   readonly fileName: (fileId: number | undefined) => string;
@@ -54,6 +56,8 @@ interface JobBase {
   /** The condition with GitHub's implicit `success() &&` already applied. */
   readonly if: BasicExpressionToken;
   readonly strategy?: TemplateToken;
+  /** Where `strategy:` is written; matrix errors point here. */
+  readonly strategyLocation?: SourceLocation;
   readonly outputs?: MappingToken;
   readonly concurrency?: TemplateToken;
   readonly permissions?: Permissions;

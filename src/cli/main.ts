@@ -1,0 +1,4 @@
+/** Entry point of the bundled `conveyor` executable. */
+import { main } from "./program.js";
+
+process.exitCode = await main(process.argv.slice(2));
