@@ -1,4 +1,6 @@
 /** Entry point of the bundled `conveyor` executable. */
 import { main } from "./program.js";
 
-process.exitCode = await main(process.argv.slice(2));
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -18,6 +18,8 @@ export interface RepositoryAnalysis {
   readonly plans: readonly PlannedWorkflow[];
   /** Every problem found, in file order. */
   readonly errors: readonly Diagnostic[];
+  /** Problems that do not stop a workflow from running. */
+  readonly warnings: readonly Diagnostic[];
 }
 
 /**
@@ -43,7 +45,13 @@ export async function analyseRepository(
     if (plan.ok) plans.push(plan.value);
     else errors.push(...plan.errors);
   }
-  return { files: loaded.files, plans, errors: dedupeAcrossFiles(errors).sort(compareDiagnostics) };
+  const warnings = loaded.workflows.flatMap((w) => w.warnings);
+  return {
+    files: loaded.files,
+    plans,
+    errors: dedupeAcrossFiles(errors).sort(compareDiagnostics),
+    warnings: [...warnings].sort(compareDiagnostics),
+  };
 }
 
 /** A called workflow that is also validated on its own would report its errors twice. */

@@ -319,3 +319,67 @@ jobs:
     ]);
   });
 });
+
+describe("triggers checked at load", () => {
+  it("names the cron field at fault instead of GitHub's generic message", async () => {
+    const errors = await errorsOf(`on:
+  schedule:
+    - cron: "61 * * * *"
+jobs:
+  a:
+    runs-on: x
+    steps: [{run: echo}]
+`);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^\.github\/workflows\/ci\.yml:3:\d+: .*minute value 61 is out of range 0-59/);
+  });
+
+  it("refuses a choice default that is not among its options, at the default", async () => {
+    const errors = await errorsOf(`on:
+  workflow_dispatch:
+    inputs:
+      level:
+        type: choice
+        options: [low, high]
+        default: medium
+jobs:
+  a:
+    runs-on: x
+    steps: [{run: echo}]
+`);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^\.github\/workflows\/ci\.yml:7:18: .*'medium'/);
+  });
+
+  it("keeps number inputs, which GitHub's parser drops", async () => {
+    const workflow = await loaded(`on:
+  workflow_dispatch:
+    inputs:
+      count:
+        type: number
+        default: 3
+      name:
+        type: string
+jobs:
+  a:
+    runs-on: x
+    steps: [{run: echo}]
+`);
+    expect(workflow.dispatchInputs?.count).toMatchObject({ type: "number", default: 3 });
+    expect(workflow.dispatchInputs?.name).toMatchObject({ type: "string" });
+  });
+
+  it("refuses branches together with branches-ignore", async () => {
+    const errors = await errorsOf(`on:
+  push:
+    branches: [main]
+    branches-ignore: [dev]
+jobs:
+  a:
+    runs-on: x
+    steps: [{run: echo}]
+`);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^\.github\/workflows\/ci\.yml:\d+:\d+: .*branches.*branches-ignore/);
+  });
+});

@@ -12,8 +12,19 @@ import { compareDiagnostics, error, failed, ok } from "../diagnostic.js";
 import type { Diagnostic, Result, SourceLocation } from "../diagnostic.js";
 import type { JobDefinition, Permissions, RunDefaults, StepDefinition, Workflow } from "./model.js";
 import { buildNeedsGraph } from "./needs-graph.js";
-import { screenWorkflowBytes } from "./screen.js";
-import { keyLocation, locationOf, mappingAt, sequenceAt, stringAt, valueAt } from "./tokens.js";
+import { cleanYamlMessage, screenWorkflowBytes } from "./screen.js";
+import { withRawInputTypes } from "./inputs.js";
+import {
+  keyLocation,
+  locationOf,
+  mappingAt,
+  sequenceAt,
+  stringAt,
+  tokenAtPath,
+  tokenToPlain,
+  valueAt,
+} from "./tokens.js";
+import { validateEvents } from "./triggers.js";
 import { checkWorkflowSemantics, clarifyParserMessage } from "./semantics.js";
 
 export interface WorkflowSource {
@@ -55,15 +66,35 @@ export async function loadWorkflowText(path: string, text: string): Promise<Resu
           ],
     );
   }
-  const workflow = buildWorkflow(path, root, template, fileName);
+  const onToken = valueAt(root, "on");
+  const eventFindings = onToken
+    ? validateEvents(template.events ?? {}, {
+        locate: (at) => {
+          const token = tokenAtPath(onToken, at);
+          return token ? locationOf(token, fileName) : undefined;
+        },
+        workflowName: stringAt(root, "name") ?? path,
+      })
+    : [];
+  const warnings = eventFindings.filter((d) => d.severity === "warning");
+  const workflow = buildWorkflow(path, root, template, fileName, warnings);
   // Conveyor's own findings go first so that, at a place both report, the clearer message is kept.
-  const all = [...checkWorkflowSemantics(workflow, root), ...checkNeeds(workflow), ...errors];
+  const all = [
+    ...checkWorkflowSemantics(workflow, root),
+    ...eventFindings.filter((d) => d.severity === "error"),
+    ...checkNeeds(workflow),
+    ...errors,
+  ];
   const unique = dedupe(all).sort(compareDiagnostics);
   return unique.length > 0 ? failed(unique) : ok(workflow);
 }
 
 // Conveyor reports these itself with better messages (the cycle named in full).
-const REPLACED_PARSER_MESSAGES = [/creates a cycle in the dependency graph/, /depends on unknown job/];
+const REPLACED_PARSER_MESSAGES = [
+  /creates a cycle in the dependency graph/,
+  /depends on unknown job/,
+  /^Invalid cron expression/,
+];
 
 function parserDiagnostics(
   context: TemplateContext,
@@ -72,7 +103,7 @@ function parserDiagnostics(
 ): Diagnostic[] {
   const result: Diagnostic[] = [];
   for (const e of context.errors.getErrors()) {
-    const message = cleanParserMessage(e.rawMessage);
+    const message = cleanYamlMessage(e.rawMessage);
     if (REPLACED_PARSER_MESSAGES.some((re) => re.test(message))) continue;
     const location: SourceLocation = {
       file: path,
@@ -82,12 +113,6 @@ function parserDiagnostics(
     result.push(error(root ? clarifyParserMessage(message, location, root) : message, location));
   }
   return result;
-}
-
-/** YAML errors carry "at line L, column C:" and a source excerpt; the location says that already. */
-function cleanParserMessage(raw: string): string {
-  const firstLine = raw.split("\n")[0] ?? raw;
-  return firstLine.replace(/ at line \d+, column \d+:?$/, "").trim();
 }
 
 /** The parser reports some problems twice (once parsing, once converting): keep the first at each place. */
@@ -124,9 +149,16 @@ function buildWorkflow(
   root: MappingToken,
   template: WorkflowTemplate,
   fileName: (fileId: number | undefined) => string,
+  warnings: readonly Diagnostic[],
 ): Workflow {
   const explicitName = stringAt(root, "name");
   const onToken = valueAt(root, "on");
+  const onMapping = onToken && isMapping(onToken) ? onToken : undefined;
+  const rawInputs = (trigger: string): unknown => {
+    const inputs = mappingAt(mappingAt(onMapping, trigger), "inputs");
+    return inputs ? tokenToPlain(inputs) : undefined;
+  };
+  const events = template.events ?? {};
   const jobsMapping = mappingAt(root, "jobs");
   const jobs = (template.jobs ?? []).map((job) =>
     buildJob(job, mappingAt(jobsMapping, job.id.value), fileName),
@@ -136,7 +168,13 @@ function buildWorkflow(
     name: explicitName ?? path,
     hasExplicitName: explicitName !== undefined,
     runName: valueAt(root, "run-name"),
-    on: template.events ?? {},
+    on: events,
+    dispatchInputs: events.workflow_dispatch
+      ? withRawInputTypes(events.workflow_dispatch.inputs, rawInputs("workflow_dispatch"))
+      : undefined,
+    callInputs: events.workflow_call
+      ? withRawInputTypes(events.workflow_call.inputs, rawInputs("workflow_call"))
+      : undefined,
     onLocation: onToken
       ? (keyLocation(root, "on", fileName) ?? locationOf(onToken, fileName))
       : locationOf(root, fileName),
@@ -144,9 +182,9 @@ function buildWorkflow(
     defaults: runDefaults(mappingAt(root, "defaults")),
     permissions: readPermissions(valueAt(root, "permissions")),
     concurrency: valueAt(root, "concurrency"),
-    callOutputs:
-      onToken && isMapping(onToken) ? mappingAt(mappingAt(onToken, "workflow_call"), "outputs") : undefined,
+    callOutputs: mappingAt(mappingAt(onMapping, "workflow_call"), "outputs"),
     jobs,
+    warnings,
     fileName,
   };
 }

@@ -10,7 +10,8 @@ import type {
   ScalarToken,
   TemplateToken,
 } from "@actions/workflow-parser/templates/tokens/index";
-import type { SourceLocation } from "../diagnostic.js";
+import type { Diagnostic, SourceLocation } from "../diagnostic.js";
+import type { InputDefinitions } from "./inputs.js";
 
 export type { EventsConfig };
 
@@ -31,6 +32,10 @@ export interface Workflow {
   readonly hasExplicitName: boolean;
   readonly runName?: TemplateToken;
   readonly on: EventsConfig;
+  /** `on.workflow_dispatch.inputs`, with the `number` inputs GitHub's parser drops. */
+  readonly dispatchInputs?: InputDefinitions;
+  /** `on.workflow_call.inputs`, likewise. */
+  readonly callInputs?: InputDefinitions;
   /** Where `on:` is written, for errors about triggers and inputs. */
   readonly onLocation: SourceLocation;
   readonly env?: TemplateToken;
@@ -40,6 +45,8 @@ export interface Workflow {
   /** `on.workflow_call.outputs`: name to `{ description, value }`, evaluated over the `jobs` context. */
   readonly callOutputs?: MappingToken;
   readonly jobs: readonly JobDefinition[];
+  /** Problems that do not stop the workflow from running (shown by `validate`). */
+  readonly warnings: readonly Diagnostic[];
   /** Resolves a token's file id to the path shown in errors. */
   readonly fileName: (fileId: number | undefined) => string;
 }

@@ -14,24 +14,38 @@ export const MAX_EXPANDED_NODES = 200_000;
 /** Bounds the work one file can cause; real workflows are a few kilobytes. */
 export const MAX_WORKFLOW_BYTES = 1024 * 1024;
 
+/** What kind of YAML document is screened, for the words of its errors. */
+export interface YamlDocumentKind {
+  /** Plural noun: "workflow files". */
+  readonly noun: string;
+  /** What an empty file is missing. */
+  readonly emptyHint: string;
+}
+
+export const WORKFLOW_DOCUMENT: YamlDocumentKind = {
+  noun: "workflow files",
+  emptyHint: "a workflow needs at least `on:` (its triggers) and `jobs:`.",
+};
+
 /** Returns the text of a workflow file, or why it cannot be read as one. */
 export function screenWorkflowBytes(file: string, bytes: Uint8Array): Result<string> {
+  return screenYamlBytes(file, bytes, WORKFLOW_DOCUMENT);
+}
+
+/** Returns the text of a YAML document of the given kind, or why it cannot be read. */
+export function screenYamlBytes(file: string, bytes: Uint8Array, kind: YamlDocumentKind): Result<string> {
   if (bytes.length > MAX_WORKFLOW_BYTES) {
     return failed([
       fileError(
         file,
-        `the file is ${bytes.length} bytes; workflow files may be at most ${MAX_WORKFLOW_BYTES} bytes (1 MiB). Split it or move scripts into files.`,
+        `the file is ${bytes.length} bytes; ${kind.noun} may be at most ${MAX_WORKFLOW_BYTES} bytes (1 MiB). Split it or move scripts into files.`,
       ),
     ]);
   }
   const decoded = decodeUtf8(file, bytes);
   if (!decoded.ok) return decoded;
   const text = decoded.value;
-  if (isBlank(text)) {
-    return failed([
-      fileError(file, "the file is empty: a workflow needs at least `on:` (its triggers) and `jobs:`."),
-    ]);
-  }
+  if (isBlank(text)) return failed([fileError(file, `the file is empty: ${kind.emptyHint}`)]);
   const bomb = findAliasBomb(file, text);
   return bomb ? failed([bomb]) : ok(text);
 }
@@ -127,4 +141,10 @@ function findAliasBomb(file: string, text: string): ReturnType<typeof error> | u
     `YAML aliases expand this file to more than ${MAX_EXPANDED_NODES} values (an "alias bomb"); write the repeated parts out or use fewer nested aliases.`,
     { file, line: position.line, column: position.col },
   );
+}
+
+/** YAML errors carry "at line L, column C:" and a source excerpt; the location says that already. */
+export function cleanYamlMessage(raw: string): string {
+  const firstLine = raw.split("\n")[0] ?? raw;
+  return firstLine.replace(/ at line \d+, column \d+:?$/, "").trim();
 }

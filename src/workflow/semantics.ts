@@ -4,6 +4,7 @@
  */
 import type { MappingToken } from "@actions/workflow-parser/templates/tokens/index";
 import { isMapping } from "@actions/workflow-parser/templates/tokens/type-guards";
+import { actionRefProblem } from "../actions/reference.js";
 import { error } from "../diagnostic.js";
 import type { Diagnostic, SourceLocation } from "../diagnostic.js";
 import type { Workflow } from "./model.js";
@@ -28,27 +29,6 @@ export function checkWorkflowSemantics(workflow: Workflow, root: MappingToken): 
     }
   }
   return errors;
-}
-
-/** Why a step's `uses:` is not one of GitHub's three forms, or undefined when it is. */
-export function actionRefProblem(uses: string): string | undefined {
-  if (uses.startsWith("docker://")) {
-    return uses.length > "docker://".length
-      ? undefined
-      : "`uses: docker://` needs an image, e.g. `docker://alpine:3.20`.";
-  }
-  if (uses.startsWith("./") || uses.startsWith("../")) return undefined;
-  const at = uses.lastIndexOf("@");
-  const path = at >= 0 ? uses.slice(0, at) : uses;
-  const ref = at >= 0 ? uses.slice(at + 1) : "";
-  const parts = path.split("/");
-  if (parts.length < 2 || parts.some((p) => p === "")) {
-    return `\`uses: ${uses}\` is not an action reference: write {owner}/{repo}[/path]@{ref} (e.g. actions/checkout@v4), ./path/to/action, or docker://image.`;
-  }
-  if (ref === "") {
-    return `\`uses: ${uses}\` names no version: write ${path}@{ref} with a tag, branch or commit SHA (e.g. ${path}@v4).`;
-  }
-  return undefined;
 }
 
 /** Why a job's `uses:` is not a reusable workflow reference GitHub accepts, or undefined. */

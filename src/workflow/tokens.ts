@@ -1,5 +1,11 @@
 /** Small readers over GitHub's template tokens, for the fields its model leaves out. */
-import { isMapping, isSequence, isString } from "@actions/workflow-parser/templates/tokens/type-guards";
+import {
+  isBasicExpression,
+  isLiteral,
+  isMapping,
+  isSequence,
+  isString,
+} from "@actions/workflow-parser/templates/tokens/type-guards";
 import type {
   MappingToken,
   SequenceToken,
@@ -52,4 +58,36 @@ export function locationOf(
     line: token.range?.start.line ?? 1,
     column: token.range?.start.column ?? 1,
   };
+}
+
+/** A token tree as plain data; expressions are kept as their `${{ }}` text. */
+export function tokenToPlain(token: TemplateToken): unknown {
+  if (isMapping(token)) {
+    const entries: [string, unknown][] = [];
+    for (const pair of token) entries.push([String(pair.key), tokenToPlain(pair.value)]);
+    return Object.fromEntries(entries);
+  }
+  if (isSequence(token)) return [...token].map(tokenToPlain);
+  if (isBasicExpression(token)) return token.toDisplayString();
+  if (isLiteral(token)) {
+    const literal = token as unknown as { value?: unknown };
+    return "value" in literal ? literal.value : null;
+  }
+  return null;
+}
+
+/** Finds the token at a path of keys and indexes below `token`. */
+export function tokenAtPath(
+  token: TemplateToken,
+  path: readonly (string | number)[],
+): TemplateToken | undefined {
+  let current: TemplateToken | undefined = token;
+  for (const step of path) {
+    if (!current) return undefined;
+    if (typeof step === "number")
+      current = isSequence(current) && step < current.count ? current.get(step) : undefined;
+    else if (isMapping(current)) current = valueAt(current, step);
+    else return undefined;
+  }
+  return current;
 }

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const CLI = join(PROJECT_ROOT, "bin", "conveyor.js");
+export const CLI = join(PROJECT_ROOT, "bin", "conveyor.cjs");
 export const SEED_WORKFLOWS = join(PROJECT_ROOT, "examples", "seed-workflows");
 
 export interface CliResult {

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { conveyor, repositoryWith, seedRepository } from "./helpers.js";
 
@@ -11,7 +12,8 @@ describe("conveyor validate", () => {
 
   it("reports every error at once as file:line:col and exits 1", () => {
     const root = repositoryWith({
-      ".github/workflows/a.yml": "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout\n",
+      ".github/workflows/a.yml":
+        "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout\n",
       ".github/workflows/b.yml": "jobs:\n  b:\n    runs-on: x\n    steps: [{run: echo}]\n",
       ".github/workflows/ok.yml": "on: push\njobs:\n  c:\n    runs-on: x\n    steps: [{run: echo}]\n",
     });
@@ -46,7 +48,9 @@ describe("conveyor validate", () => {
   });
 
   it("prints JSON for machines", () => {
-    const root = repositoryWith({ ".github/workflows/b.yml": "jobs:\n  b:\n    runs-on: x\n    steps: [{run: echo}]\n" });
+    const root = repositoryWith({
+      ".github/workflows/b.yml": "jobs:\n  b:\n    runs-on: x\n    steps: [{run: echo}]\n",
+    });
     const result = conveyor(["validate", "--json"], root);
     expect(result.status).toBe(1);
     expect(JSON.parse(result.stdout)).toEqual({
@@ -62,6 +66,7 @@ describe("conveyor validate", () => {
           message: "Required property is missing: on",
         },
       ],
+      warnings: [],
     });
   });
 
@@ -87,11 +92,35 @@ describe("conveyor list", () => {
     expect(lines[0]).toMatch(/^Stage\s+Job ID\s+Job name\s+Needs\s+Workflow name\s+Workflow file\s+Events$/);
     const rows = lines.slice(1).map((l) => l.split(/\s{2,}/));
     expect(rows).toEqual([
-      ["0", "build-and-test", "build-and-test", "-", "CI Pipeline", ".github/workflows/ci.yml", "push,pull_request"],
+      [
+        "0",
+        "build-and-test",
+        "build-and-test",
+        "-",
+        "CI Pipeline",
+        ".github/workflows/ci.yml",
+        "push,pull_request",
+      ],
       ["0", "deploy", "deploy", "-", "Deploy to Production", ".github/workflows/deploy.yml", "workflow_run"],
       ["0", "docker", "docker", "-", "Build and Push Docker", ".github/workflows/docker.yml", "push"],
-      ["0", "test", "test (3 matrix jobs)", "-", "Python CI/CD", ".github/workflows/python-ci.yml", "push,pull_request"],
-      ["1", "deploy", "deploy", "test", "Python CI/CD", ".github/workflows/python-ci.yml", "push,pull_request"],
+      [
+        "0",
+        "test",
+        "test (3 matrix jobs)",
+        "-",
+        "Python CI/CD",
+        ".github/workflows/python-ci.yml",
+        "push,pull_request",
+      ],
+      [
+        "1",
+        "deploy",
+        "deploy",
+        "test",
+        "Python CI/CD",
+        ".github/workflows/python-ci.yml",
+        "push,pull_request",
+      ],
     ]);
   });
 
@@ -139,5 +168,37 @@ describe("conveyor graph", () => {
         "",
       ].join("\n"),
     );
+  });
+});
+
+describe("conveyor list with an event payload", () => {
+  it("applies branch filters as GitHub does", () => {
+    const root = seedRepository();
+    const write = (name: string, payload: object) => {
+      const path = `${root}/${name}`;
+      writeFileSync(path, JSON.stringify(payload));
+      return path;
+    };
+    const toDevelop = write("develop.json", { ref: "refs/heads/develop", before: "a", after: "b" });
+    const tag = write("tag.json", { ref: "refs/tags/v1.2.0", before: "a", after: "b" });
+    const workflowsFor = (file: string) => [
+      ...new Set(
+        JSON.parse(conveyor(["list", "--event", "push", "-e", file, "--json"], root).stdout).jobs.map(
+          (j: { file: string }) => j.file,
+        ),
+      ),
+    ];
+    // develop: only ci.yml lists it; docker.yml and python-ci.yml push only on main.
+    expect(workflowsFor(toDevelop)).toEqual([".github/workflows/ci.yml"]);
+    // a v* tag: docker.yml only (ci.yml and python-ci.yml filter branches only, so tags do not run).
+    expect(workflowsFor(tag)).toEqual([".github/workflows/docker.yml"]);
+  });
+
+  it("says clearly when the event file is not JSON", () => {
+    const root = seedRepository();
+    writeFileSync(`${root}/bad.json`, "{ not json");
+    const result = conveyor(["list", "--event", "push", "-e", "bad.json"], root);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^bad\.json: the event file is not valid JSON/);
   });
 });

@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import { formatDiagnostic } from "../../diagnostic.js";
+import { matchTrigger } from "../../workflow/triggers.js";
+import { readEventPayload } from "../event-file.js";
 import { analyseRepository } from "../../workflow/analyse.js";
 import { levelsOf } from "../../workflow/needs-graph.js";
 import type { PlannedWorkflow } from "../../workflow/plan.js";
@@ -27,12 +29,28 @@ export function registerList(program: Command): void {
         "--event <name>",
         "only the workflows this event starts (push, pull_request, workflow_dispatch, ...)",
       )
+      .option(
+        "-e, --eventpath <file>",
+        "with --event: the event's JSON payload, so branch, tag, path and type filters apply as on GitHub",
+      )
       .description("list workflows and their jobs, like `act -l`"),
   ).action(async (paths: string[], raw: Record<string, unknown>) => {
     const options = repositoryOptions(raw, paths);
     const event = typeof raw.event === "string" ? raw.event : undefined;
     const analysis = await analyseRepository(options.directory, options.workflows);
-    const plans = event ? analysis.plans.filter((p) => event in p.workflow.on) : analysis.plans;
+    const payload = typeof raw.eventpath === "string" ? await readEventPayload(raw.eventpath) : undefined;
+    if (payload && !payload.ok) {
+      for (const e of payload.errors) process.stderr.write(formatDiagnostic(e) + "\n");
+      process.exitCode = 1;
+      return;
+    }
+    const plans = event
+      ? analysis.plans.filter((p) =>
+          payload
+            ? matchTrigger(p.workflow.on, { name: event, payload: payload.value }).runs
+            : event in p.workflow.on,
+        )
+      : analysis.plans;
     const rows = plans.flatMap(rowsOf);
     if (options.json) {
       process.stdout.write(JSON.stringify({ jobs: rows, errors: diagnosticsJson(analysis.errors) }) + "\n");

@@ -27,12 +27,14 @@ export function registerValidate(program: Command): void {
           files: analysis.files.map((path) => ({ path, valid: !invalidFiles.has(path) })),
           jobs,
           errors: diagnosticsJson(analysis.errors),
+          warnings: diagnosticsJson(analysis.warnings),
         }) + "\n",
       );
     } else {
       const out = styleFor(process.stdout);
       const err = styleFor(process.stderr);
       for (const e of analysis.errors) process.stderr.write(err.red(formatDiagnostic(e)) + "\n");
+      for (const w of analysis.warnings) process.stderr.write(err.yellow(formatDiagnostic(w)) + "\n");
       if (valid) {
         const n = analysis.files.length;
         process.stdout.write(
