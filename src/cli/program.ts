@@ -5,6 +5,8 @@
 import { Command, CommanderError } from "commander";
 import { registerGraph } from "./commands/graph.js";
 import { registerList } from "./commands/list.js";
+import { registerLogs } from "./commands/logs.js";
+import { registerRun } from "./commands/run.js";
 import { registerValidate } from "./commands/validate.js";
 import { VERSION } from "./version.js";
 
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(run `conveyor help` or add --help for usage)")
     .configureHelp({ sortSubcommands: false });
+  registerRun(program);
+  registerLogs(program);
   registerValidate(program);
   registerList(program);
   registerGraph(program);
@@ -23,6 +27,7 @@ export function buildProgram(): Command {
     "after",
     `
 Examples:
+  conveyor run                           run the workflows a push of this commit starts, here
   conveyor validate                      check every workflow in .github/workflows
   conveyor list --event pull_request     which jobs a pull request would start
   conveyor graph -W .github/workflows/ci.yml

@@ -25,6 +25,7 @@ import type { Diagnostic, Result, SourceLocation } from "../diagnostic.js";
 import { error, failed, ok } from "../diagnostic.js";
 import type { JsonObject, JsonValue } from "../json.js";
 import type { ExpressionContexts } from "./contexts.js";
+import { expressionOf } from "./block-scalar.js";
 import { evaluateExpression } from "./evaluate.js";
 
 export interface TemplateOptions {
@@ -111,7 +112,7 @@ function walk(token: TemplateToken, state: Walk): JsonValue {
   if (isString(token) || isNumber(token) || isBoolean(token)) return token.value;
   if (token.templateTokenType === TokenType.Null) return null;
   if (isBasicExpression(token)) {
-    const result = evaluateExpression(token.expression, state.contexts, {
+    const result = evaluateExpression(expressionOf(token), state.contexts, {
       functions: state.options.functions,
       location: locationOf(token, state.options.fileName),
     });

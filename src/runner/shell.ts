@@ -5,11 +5,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 
-export interface ShellInvocation {
-  /** The resolved program, e.g. /usr/bin/bash. */
-  readonly command: string;
-  /** Arguments with the script path filled in. */
-  readonly args: readonly string[];
+export interface Shell {
   /** What the runner prints as `shell:` (the template with the resolved program). */
   readonly display: string;
   /** The script file's extension. */
@@ -17,11 +13,12 @@ export interface ShellInvocation {
   /** Text wrapped around the script, as the runner does for PowerShell. */
   readonly prefix: string;
   readonly suffix: string;
+  /** The program (resolved, e.g. /usr/bin/bash) and its arguments for a script file. */
+  readonly invocation: (scriptPath: string) => { readonly command: string; readonly args: readonly string[] };
 }
 
 export type ShellResolution =
-  | { readonly ok: true; readonly shell: (scriptPath: string) => ShellInvocation; readonly display: string }
-  | { readonly ok: false; readonly message: string };
+  ({ readonly ok: true } & Shell) | { readonly ok: false; readonly message: string };
 
 interface KnownShell {
   readonly program: string;
@@ -112,17 +109,15 @@ function fromTemplate(
   prefix = "",
   suffix = "",
 ): ShellResolution {
-  const display = `${program} ${template}`;
   return {
     ok: true,
-    display,
-    shell: (scriptPath) => ({
+    display: `${program} ${template}`,
+    extension,
+    prefix,
+    suffix,
+    invocation: (scriptPath) => ({
       command: program,
       args: splitCommandLine(template).map((arg) => arg.split("{0}").join(scriptPath)),
-      display,
-      extension,
-      prefix,
-      suffix,
     }),
   };
 }

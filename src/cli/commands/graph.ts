@@ -5,6 +5,7 @@ import type { PlannedJob, PlannedWorkflow } from "../../workflow/plan.js";
 import { levelsOf } from "../../workflow/needs-graph.js";
 import { diagnosticsJson } from "../json-output.js";
 import { addRepositoryOptions, repositoryOptions } from "../options.js";
+import type { RepositoryOptions } from "../options.js";
 import { renderWorkflowGraph } from "../render-graph.js";
 import { styleFor } from "../style.js";
 
@@ -15,26 +16,30 @@ export function registerGraph(program: Command): void {
       .argument("[paths...]", "workflow files or folders (default: the repository's workflows)")
       .description("draw each workflow's job graph from `needs`, matrix jobs expanded"),
   ).action(async (paths: string[], raw: Record<string, unknown>) => {
-    const options = repositoryOptions(raw, paths);
-    const analysis = await analyseRepository(options.directory, options.workflows);
-    if (options.json) {
-      process.stdout.write(
-        JSON.stringify({
-          workflows: analysis.plans.map(graphJson),
-          errors: diagnosticsJson(analysis.errors),
-        }) + "\n",
-      );
-    } else {
-      const style = styleFor(process.stdout);
-      const width = process.stdout.columns ?? 100;
-      process.stdout.write(
-        analysis.plans.map((plan) => renderWorkflowGraph(plan, style, width)).join("\n\n") + "\n",
-      );
-      const err = styleFor(process.stderr);
-      for (const e of analysis.errors) process.stderr.write(err.red(formatDiagnostic(e)) + "\n");
-    }
-    process.exitCode = analysis.errors.length === 0 ? 0 : 1;
+    await runGraph(repositoryOptions(raw, paths));
   });
+}
+
+/** `conveyor graph`, also reached as `conveyor run --graph`. */
+export async function runGraph(options: RepositoryOptions): Promise<void> {
+  const analysis = await analyseRepository(options.directory, options.workflows);
+  if (options.json) {
+    process.stdout.write(
+      JSON.stringify({
+        workflows: analysis.plans.map(graphJson),
+        errors: diagnosticsJson(analysis.errors),
+      }) + "\n",
+    );
+  } else {
+    const style = styleFor(process.stdout);
+    const width = process.stdout.columns ?? 100;
+    process.stdout.write(
+      analysis.plans.map((plan) => renderWorkflowGraph(plan, style, width)).join("\n\n") + "\n",
+    );
+    const err = styleFor(process.stderr);
+    for (const e of analysis.errors) process.stderr.write(err.red(formatDiagnostic(e)) + "\n");
+  }
+  process.exitCode = analysis.errors.length === 0 ? 0 : 1;
 }
 
 export interface GraphJobJson {
