@@ -21,10 +21,11 @@ import {
   isString,
 } from "@actions/workflow-parser/templates/tokens/type-guards";
 import { TokenType } from "@actions/workflow-parser/templates/tokens/types";
-import type { Diagnostic, Result, SourceLocation } from "../diagnostic.js";
+import type { Diagnostic, Result } from "../diagnostic.js";
 import { error, failed, ok } from "../diagnostic.js";
 import type { JsonObject, JsonValue } from "../json.js";
 import type { ExpressionContexts } from "./contexts.js";
+import { locationOf } from "../workflow/tokens.js";
 import { expressionOf } from "./block-scalar.js";
 import { evaluateExpression } from "./evaluate.js";
 
@@ -179,15 +180,4 @@ function describeKind(value: JsonValue): string {
   if (Array.isArray(value)) return "an array";
   if (value === null) return "null";
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
-}
-
-export function locationOf(
-  token: TemplateToken,
-  fileName: (fileId: number | undefined) => string,
-): SourceLocation {
-  return {
-    file: fileName(token.file),
-    line: token.range?.start.line ?? 1,
-    column: token.range?.start.column ?? 1,
-  };
 }

@@ -105,12 +105,12 @@ export class HostActionSteps implements ActionSteps {
     const values: Record<string, string> = {};
     const known = new Map(metadata.inputs.map((input) => [input.id.toLowerCase(), input]));
     const unexpected = Object.keys(given?.value ?? {}).filter((name) => !known.has(name.toLowerCase()));
-    if (unexpected.length > 0) {
-      job.emitAnnotation(record.number, {
-        level: "warning",
-        message: `Unexpected input(s) '${unexpected.join("', '")}', valid inputs are ['${metadata.inputs.map((i) => i.id).join("', '")}']`,
-      });
-    }
+    warnUnexpectedInputs(
+      job,
+      record,
+      unexpected,
+      metadata.inputs.map((i) => i.id),
+    );
     for (const input of metadata.inputs) {
       const provided = Object.entries(given?.value ?? {}).find(
         ([name]) => name.toLowerCase() === input.id.toLowerCase(),
@@ -239,12 +239,7 @@ export class HostActionSteps implements ActionSteps {
       if (!(name in action.inputs)) unexpected.push(name);
       inputs[name] = value;
     }
-    if (unexpected.length > 0) {
-      job.emitAnnotation(record.number, {
-        level: "warning",
-        message: `Unexpected input(s) '${unexpected.join("', '")}', valid inputs are ['${Object.keys(action.inputs).join("', '")}']`,
-      });
-    }
+    warnUnexpectedInputs(job, record, unexpected, Object.keys(action.inputs));
     record.io.info(`${formatActionReference(reference)} is built into Conveyor and runs offline.`);
     const state: Record<string, string> = {};
     const run = async (
@@ -340,4 +335,18 @@ function actionIdentity(reference: ActionReference): ActionIdentity {
     };
   }
   return { repository: "", ref: "", display: formatActionReference(reference) };
+}
+
+/** GitHub's warning for `with:` keys the action does not declare (the step still runs). */
+function warnUnexpectedInputs(
+  job: JobExecution,
+  record: StepRecord,
+  unexpected: readonly string[],
+  valid: readonly string[],
+): void {
+  if (unexpected.length === 0) return;
+  job.emitAnnotation(record.number, {
+    level: "warning",
+    message: `Unexpected input(s) '${unexpected.join("', '")}', valid inputs are ['${valid.join("', '")}']`,
+  });
 }

@@ -193,7 +193,8 @@ export class JobExecution {
       type: "job-finished",
       jobId: assignment.id,
       name: assignment.displayName,
-      result: outcome.conclusion === "failure" && outcome.continueOnError ? "failure" : outcome.conclusion,
+      // Shown as it ended; jobs that need it see a continue-on-error failure as success (the engine's rule).
+      result: outcome.conclusion,
       ran: true,
       durationMs: Date.now() - this.started,
       outputs: outcome.outputs,

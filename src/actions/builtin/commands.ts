@@ -3,8 +3,7 @@
  * with the job's environment, stopped with the step. A thin adapter: nothing here interprets output.
  */
 import { execFile } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { findProgram } from "../../runner/shell.js";
 
 export interface CommandOptions {
   readonly cwd: string;
@@ -61,17 +60,5 @@ export async function runChecked(
 
 /** The first executable file named `name` in the PATH of `env`, as a shell would find it. */
 export function findExecutable(name: string, env: Readonly<Record<string, string>>): string | undefined {
-  const path = env.PATH ?? env.Path ?? "";
-  for (const directory of path.split(delimiter)) {
-    if (directory === "") continue;
-    const candidate = join(directory, name);
-    try {
-      if (!statSync(candidate).isFile()) continue;
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findProgram(name, env.PATH ?? env.Path ?? "");
 }
