@@ -2,7 +2,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "bench/out/", "test-output/", ".conveyor/"] },
+  {
+    // Conformance cases are workflows and actions as users write them, some malformed on purpose.
+    ignores: [
+      "dist/",
+      "node_modules/",
+      "coverage/",
+      "bench/out/",
+      "test-output/",
+      ".conveyor/",
+      "test/conformance/cases/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

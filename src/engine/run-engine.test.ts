@@ -80,6 +80,44 @@ jobs:
     });
   });
 
+  it("combines matrix jobs' outputs: the last to finish wins, an empty value sets nothing", async () => {
+    const engine = engineFor(
+      await treeOf(`on: push
+jobs:
+  build:
+    runs-on: x
+    strategy: { matrix: { n: [1, 2, 3] } }
+    outputs: { one: "\${{ steps.a.outputs.one }}", last: "\${{ steps.a.outputs.last }}" }
+    steps: [{id: a, run: a}]
+  use: { needs: build, runs-on: x, steps: [{run: a}] }
+`),
+    );
+    engine.start();
+    engine.jobFinished("build#1", ok({ one: "", last: "2" }));
+    engine.jobFinished("build#0", ok({ one: "1", last: "1" }));
+    const next = engine.jobFinished("build#2", ok({ one: "", last: "3" }));
+    const start = next.find((c) => c.kind === "start");
+    expect(start?.kind === "start" && start.assignment.contexts.needs).toEqual({
+      build: { result: "success", outputs: { one: "1", last: "3" } },
+    });
+  });
+
+  it("concludes a run with a cancelled job (one that ran out of time) as cancelled", async () => {
+    const engine = engineFor(
+      await treeOf(`on: push
+jobs:
+  slow: { runs-on: x, timeout-minutes: 1, steps: [{run: a}] }
+  next: { needs: slow, runs-on: x, steps: [{run: a}] }
+  other: { runs-on: x, steps: [{run: a}] }
+`),
+    );
+    engine.start();
+    engine.jobFinished("other#0", ok());
+    const next = engine.jobFinished("slow#0", { conclusion: "cancelled", outputs: {} });
+    expect(settled(next)).toEqual(["next:skipped"]);
+    expect(finishedWith(next)).toBe("cancelled");
+  });
+
   it("skips jobs whose needs failed, unless their if uses a status function", async () => {
     const engine = engineFor(
       await treeOf(`on: push
@@ -137,6 +175,8 @@ jobs:
       "test#1",
     ]);
     expect(started(next)).toEqual([]);
+    // The queued ones never ran: they are reported as cancelled, as GitHub lists them.
+    expect(settled(next)).toEqual(["test (3):cancelled", "test (4):cancelled"]);
     expect(finishedWith(engine.jobFinished("test#1", { conclusion: "cancelled", outputs: {} }))).toBe(
       "failure",
     );

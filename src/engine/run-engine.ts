@@ -61,6 +61,12 @@ export interface JobOutcome {
   readonly outputs: Readonly<Record<string, string>>;
   /** The job's `continue-on-error` evaluated true: a failure does not fail the run or the matrix. */
   readonly continueOnError?: boolean;
+  /**
+   * The job failed because this host cannot provide what it asks for (a Python or Node version
+   * the host does not have): a limit of the host, not a result of the code, so fail-fast does not
+   * cancel the other matrix jobs for it (they may be the ones this host can run).
+   */
+  readonly unavailableOnHost?: boolean;
 }
 
 export type EngineCommand =
@@ -84,6 +90,8 @@ interface InstanceState {
   status: InstanceStatus;
   result?: JobResult;
   outputs: Record<string, string>;
+  /** When it finished, counted across the run: matrix outputs merge in this order. */
+  finishedOrder?: number;
   /** For a call job: the called workflow's jobs for this instance. */
   child?: Scope;
 }
@@ -117,6 +125,7 @@ export class RunEngine {
   private finished = false;
   private readonly commands: EngineCommand[] = [];
   private conclusionValue: "success" | "failure" | "cancelled" | undefined;
+  private finishedCount = 0;
 
   constructor(
     tree: CallTree,
@@ -139,10 +148,12 @@ export class RunEngine {
     const { job, instance } = found;
     instance.status = "completed";
     instance.outputs = { ...outcome.outputs };
+    instance.finishedOrder = ++this.finishedCount;
     const failedForReal = outcome.conclusion === "failure" && outcome.continueOnError !== true;
     // GitHub reports a failed job with continue-on-error as successful to jobs that need it.
     instance.result = outcome.conclusion === "failure" && !failedForReal ? "success" : outcome.conclusion;
-    if (failedForReal && job.failFast && job.instances.length > 1 && !job.failedFast) {
+    const failsFast = failedForReal && outcome.unavailableOnHost !== true;
+    if (failsFast && job.failFast && job.instances.length > 1 && !job.failedFast) {
       job.failedFast = true;
       this.cancelSiblings(job);
     }
@@ -225,11 +236,15 @@ export class RunEngine {
     this.schedule();
     if (!this.finished && allCompleted(this.root)) {
       this.finished = true;
+      // As GitHub concludes a run: a failed job fails it, else a cancelled one (a job that ran out
+      // of time, say) cancels it.
       this.conclusionValue = this.cancelRequested
         ? "cancelled"
         : scopeFailed(this.root)
           ? "failure"
-          : "success";
+          : scopeCancelled(this.root)
+            ? "cancelled"
+            : "success";
       this.commands.push({ kind: "run-finished", conclusion: this.conclusionValue });
     }
   }
@@ -389,8 +404,15 @@ export class RunEngine {
   private completeCall(scope: Scope, job: JobState, instance: InstanceState): void {
     const child = instance.child as Scope;
     instance.status = "completed";
+    instance.finishedOrder = ++this.finishedCount;
     instance.result =
-      this.cancelRequested && !scopeFailed(child) ? "cancelled" : scopeFailed(child) ? "failure" : "success";
+      this.cancelRequested && !scopeFailed(child)
+        ? "cancelled"
+        : scopeFailed(child)
+          ? "failure"
+          : scopeCancelled(child)
+            ? "cancelled"
+            : "success";
     const outputsToken = child.tree.workflow.callOutputs;
     if (!outputsToken) return;
     const jobsContext: JsonObject = {};
@@ -416,8 +438,14 @@ export class RunEngine {
       : results.includes("cancelled")
         ? "cancelled"
         : "success";
-    // Matrix jobs share one set of outputs: the last to finish wins, as on GitHub.
-    for (const instance of job.instances) Object.assign(job.outputs, instance.outputs);
+    // Matrix jobs' outputs are combined, as on GitHub: the last to finish wins, and an empty value
+    // sets nothing (each matrix job may set outputs of its own names and leave the others empty).
+    const byFinish = [...job.instances].sort((a, b) => (a.finishedOrder ?? 0) - (b.finishedOrder ?? 0));
+    for (const instance of byFinish) {
+      for (const [name, value] of Object.entries(instance.outputs)) {
+        if (value !== "" || !(name in job.outputs)) job.outputs[name] = value;
+      }
+    }
   }
 
   private cancelSiblings(job: JobState): void {
@@ -428,9 +456,11 @@ export class RunEngine {
     }
   }
 
+  /** A matrix job that ends without running (cancelled while queued): reported like a settled job. */
   private settleInstance(_job: JobState, instance: InstanceState, result: JobResult): void {
     instance.status = "completed";
     instance.result = result;
+    this.commands.push({ kind: "job-settled", displayName: instance.displayName, result, errors: [] });
   }
 
   /** Starts queued matrix jobs while the run's and each job's limits allow. */
@@ -510,6 +540,10 @@ function allCompleted(scope: Scope): boolean {
 
 function scopeFailed(scope: Scope): boolean {
   return [...scope.jobs.values()].some((j) => j.result === "failure");
+}
+
+function scopeCancelled(scope: Scope): boolean {
+  return [...scope.jobs.values()].some((j) => j.result === "cancelled");
 }
 
 /** The jobs asked for and everything they need, transitively. */

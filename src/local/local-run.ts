@@ -31,7 +31,7 @@ import { buildGithubContext } from "../engine/github-context.js";
 import { FileArtifactStore } from "./artifact-store.js";
 import { FileCacheStore } from "./cache-store.js";
 import { FileRunRecordStore } from "./run-record-store.js";
-import { prepareWorkspace } from "./workspace.js";
+import { WorkspaceSource } from "./workspace.js";
 import { DryRunExecutor } from "./dry-run.js";
 
 export interface LocalRunOptions {
@@ -64,9 +64,32 @@ export type LocalRunResult =
   | { readonly kind: "nothing-to-run"; readonly reasons: readonly string[] };
 
 export async function runLocally(options: LocalRunOptions): Promise<LocalRunResult> {
+  // The git state, and what the jobs' workspaces are copied from, are read by other processes
+  // while this one loads the workflows.
+  const reading = readRepositoryState(options.root);
+  const workspaces =
+    options.bind || options.dryRun
+      ? undefined
+      : reading.then((state) => WorkspaceSource.prepare(options.root, state.isGitRepository));
+  workspaces?.catch(() => undefined); // a failure is reported by each job that needs a workspace
+  try {
+    return await runLoaded(options, reading, workspaces);
+  } finally {
+    await workspaces?.then(
+      (source) => source.dispose(),
+      () => undefined,
+    );
+  }
+}
+
+async function runLoaded(
+  options: LocalRunOptions,
+  reading: Promise<RepositoryState>,
+  workspaces: Promise<WorkspaceSource> | undefined,
+): Promise<LocalRunResult> {
   const loaded = await loadWorkflowFiles(options.root, options.workflowPaths);
   if (loaded.errors.length > 0) return { kind: "invalid", errors: loaded.errors };
-  const state = await readRepositoryState(options.root);
+  const state = await reading;
   for (const warning of state.warnings) options.warn?.(warning);
   const resolver = localCallResolver(options.root);
 
@@ -116,6 +139,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       artifactsRoot,
       caches,
       slots,
+      workspaces,
     });
     if (result.kind === "invalid") return result;
     if (result.conclusion === "cancelled") conclusion = "cancelled";
@@ -129,6 +153,8 @@ interface RunServices {
   readonly artifactsRoot: string;
   readonly caches: FileCacheStore;
   readonly slots: Slots;
+  /** What each job's workspace is copied from (none with --bind or a dry run). */
+  readonly workspaces: Promise<WorkspaceSource> | undefined;
 }
 
 async function runWorkflow(
@@ -210,6 +236,7 @@ async function runWorkflow(
         extraEnv: options.env,
         emit,
         slots: services.slots,
+        workspaces: services.workspaces,
         actions: new HostActionSteps({
           actionCache: defaultActionCache(),
           artifacts: new FileArtifactStore(services.artifactsRoot, runId),
@@ -218,6 +245,7 @@ async function runWorkflow(
       });
   const conclusion = await orchestrateRun({ engine, executor, emit, signal: options.signal });
   await recorder.close();
+  if (executor instanceof LocalJobExecutor) await executor.removals();
   await rm(runTemp, { recursive: true, force: true });
   return { kind: "ran", conclusion };
 }
@@ -233,12 +261,21 @@ interface LocalExecutorOptions {
   readonly extraEnv: Readonly<Record<string, string>>;
   readonly emit: RunEventSink;
   readonly slots: Slots;
+  readonly workspaces: Promise<WorkspaceSource> | undefined;
   readonly actions: HostActionSteps;
 }
 
 /** Runs each job in this process, in a fresh copy of the working tree. */
 class LocalJobExecutor implements JobExecutor {
+  /** Job folders being removed: a job's folder goes once it ended, without holding up the next job. */
+  private readonly removing = new Set<Promise<void>>();
+
   constructor(private readonly options: LocalExecutorOptions) {}
+
+  /** Settles once every job folder that is being removed is gone. */
+  async removals(): Promise<void> {
+    await Promise.all(this.removing);
+  }
 
   async execute(assignment: JobAssignment, signal: AbortSignal): Promise<JobOutcome> {
     const { options } = this;
@@ -246,7 +283,11 @@ class LocalJobExecutor implements JobExecutor {
     const jobDir = join(options.runTemp, assignment.id.replace(/[^A-Za-z0-9_.-]/g, "_"));
     try {
       const workspace = options.bind ? options.root : join(jobDir, "workspace");
-      if (!options.bind) await prepareWorkspace(options.root, workspace, options.state.isGitRepository);
+      if (!options.bind) {
+        const source = await options.workspaces;
+        if (!source) throw new Error("no workspace source was prepared (a bug in Conveyor)");
+        await source.copyTo(workspace);
+      }
       const hostEnv: Record<string, string> = {};
       for (const [k, v] of Object.entries(process.env)) if (v !== undefined) hostEnv[k] = v;
       return await runJob(assignment, {
@@ -269,7 +310,12 @@ class LocalJobExecutor implements JobExecutor {
       });
     } finally {
       release();
-      if (!options.bind) await rm(jobDir, { recursive: true, force: true }).catch(() => undefined);
+      if (!options.bind) {
+        const removal: Promise<void> = rm(jobDir, { recursive: true, force: true })
+          .catch(() => undefined)
+          .then(() => void this.removing.delete(removal));
+        this.removing.add(removal);
+      }
     }
   }
 }

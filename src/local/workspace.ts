@@ -2,9 +2,16 @@
  * A job's workspace for `conveyor run`: a copy of the working tree, uncommitted and untracked
  * (not ignored) files included, with a git repository of its own so steps can run git commands
  * without touching the user's repository.
+ *
+ * Starting a process is the expensive part (several milliseconds each on a small machine; more
+ * than copying a few hundred files). So a run prepares a `WorkspaceSource` once: one git clone
+ * (borrowing the repository's objects) with its index at HEAD, and the list of files to copy. Each
+ * job's workspace is then made with file copies only: the clone's `.git` and the working tree's
+ * files, as they are when the job starts.
  */
 import { execFile } from "node:child_process";
-import { copyFile, lstat, mkdir, readdir, readlink, symlink } from "node:fs/promises";
+import { copyFile, lstat, mkdir, mkdtemp, readdir, readlink, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 
@@ -13,6 +20,65 @@ const run = promisify(execFile);
 /** Folders never copied into a workspace: Conveyor's own records, and git's. */
 const SKIPPED = new Set([".git", ".conveyor"]);
 
+/**
+ * Makes the clone and lists the files, in one process: `$1` is the repository, `$2` the clone.
+ * The index is set to HEAD without writing files (with no commit yet there is nothing to reset).
+ */
+const CLONE_AND_LIST = [
+  'git clone --quiet --shared --no-checkout "$1" "$2"',
+  'git -C "$2" reset --quiet >/dev/null 2>&1 || true',
+  'exec git -C "$1" ls-files -z --cached --others --exclude-standard',
+].join(" && ");
+
+/** What every job's workspace of a run is made from. */
+export class WorkspaceSource {
+  private constructor(
+    private readonly repositoryRoot: string,
+    /** The files to copy from the working tree, repository-relative. */
+    private readonly files: readonly string[],
+    /** A clone whose `.git` each workspace gets a copy of; undefined outside a git repository. */
+    private readonly clone?: {
+      readonly folder: string;
+      /** The clone's `.git`: its folders (git needs `refs/` even when empty) and files. */
+      readonly gitFolders: readonly string[];
+      readonly gitFiles: readonly string[];
+    },
+  ) {}
+
+  /** Clones the repository (once) and lists its files; `dispose()` removes the clone. */
+  static async prepare(repositoryRoot: string, isGitRepository: boolean): Promise<WorkspaceSource> {
+    if (!isGitRepository) return new WorkspaceSource(repositoryRoot, await listTree(repositoryRoot));
+    const folder = await mkdtemp(join(tmpdir(), "conveyor-clone-"));
+    try {
+      const listed = await cloneAndList(repositoryRoot, join(folder, "repository"));
+      const gitFolders: string[] = [];
+      const gitFiles = await listTree(join(folder, "repository", ".git"), false, gitFolders);
+      return new WorkspaceSource(repositoryRoot, listed, { folder, gitFolders, gitFiles });
+    } catch (e) {
+      await rm(folder, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Fills `target` (created if needed) with a copy of the working tree and its own repository. */
+  async copyTo(target: string): Promise<void> {
+    await mkdir(target, { recursive: true });
+    const jobs = [copyFiles(this.repositoryRoot, target, this.files)];
+    if (this.clone) {
+      const { folder, gitFolders, gitFiles } = this.clone;
+      const git = join(target, ".git");
+      await Promise.all(gitFolders.map((relative) => mkdir(join(git, relative), { recursive: true })));
+      jobs.push(copyFiles(join(folder, "repository", ".git"), git, gitFiles));
+    }
+    await Promise.all(jobs);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.clone) await rm(this.clone.folder, { recursive: true, force: true });
+  }
+}
+
+/** One workspace, made directly (a checkout into another path, a submodule). */
 export async function prepareWorkspace(
   repositoryRoot: string,
   target: string,
@@ -20,21 +86,21 @@ export async function prepareWorkspace(
 ): Promise<void> {
   await mkdir(target, { recursive: true });
   if (!isGitRepository) {
-    await copyTree(repositoryRoot, target);
+    await copyFiles(repositoryRoot, target, await listTree(repositoryRoot));
     return;
   }
-  // A clone that borrows the repository's objects: fast, and its own index, HEAD and config.
-  await git(["clone", "--quiet", "--shared", "--no-checkout", repositoryRoot, target], repositoryRoot);
-  // The index as at HEAD, without writing files (there may be no commit yet: then nothing to reset).
-  await git(["reset", "--quiet"], target).catch(() => undefined);
-  const listed = await git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], repositoryRoot);
-  const files = listed.split("\0").filter((f) => f !== "" && !f.startsWith(".conveyor/"));
-  await copyFiles(repositoryRoot, target, [...new Set(files)]);
+  await copyFiles(repositoryRoot, target, await cloneAndList(repositoryRoot, target));
 }
 
-async function git(args: readonly string[], cwd: string): Promise<string> {
-  const { stdout } = await run("git", [...args], { cwd, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" });
-  return stdout;
+/** Clones `repositoryRoot` into `target` (no files written) and lists the working tree's files. */
+async function cloneAndList(repositoryRoot: string, target: string): Promise<string[]> {
+  const { stdout } = await run("sh", ["-c", CLONE_AND_LIST, "sh", repositoryRoot, target], {
+    cwd: repositoryRoot,
+    maxBuffer: 256 * 1024 * 1024,
+    encoding: "utf8",
+  });
+  const files = stdout.split("\0").filter((f) => f !== "" && !f.startsWith(".conveyor/"));
+  return [...new Set(files)];
 }
 
 /** Copies files (keeping modes and symlinks), a bounded number at a time; deleted ones are skipped. */
@@ -60,16 +126,22 @@ async function copyFiles(from: string, to: string, files: readonly string[]): Pr
   await Promise.all(Array.from({ length: Math.min(16, files.length) }, worker));
 }
 
-async function copyTree(from: string, to: string): Promise<void> {
+/**
+ * Every file under `root`, relative; `skipTopLevel` leaves out `.git` and `.conveyor` at the top.
+ * Folders are added to `folders` (parents first) when it is given.
+ */
+async function listTree(root: string, skipTopLevel = true, folders?: string[]): Promise<string[]> {
   const files: string[] = [];
   const walk = async (relative: string): Promise<void> => {
-    for (const entry of await readdir(join(from, relative), { withFileTypes: true })) {
-      if (relative === "" && SKIPPED.has(entry.name)) continue;
+    for (const entry of await readdir(join(root, relative), { withFileTypes: true })) {
+      if (skipTopLevel && relative === "" && SKIPPED.has(entry.name)) continue;
       const path = relative === "" ? entry.name : `${relative}/${entry.name}`;
-      if (entry.isDirectory()) await walk(path);
-      else files.push(path);
+      if (entry.isDirectory()) {
+        folders?.push(path);
+        await walk(path);
+      } else files.push(path);
     }
   };
   await walk("");
-  await copyFiles(from, to, files);
+  return files;
 }

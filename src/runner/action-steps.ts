@@ -15,7 +15,7 @@ import type { StepOutcome } from "../engine/events.js";
 import type { ExpressionContexts, JsonObject } from "../expressions/contexts.js";
 import { evaluateString, evaluateStringMap } from "../expressions/template.js";
 import type { StepDefinition } from "../workflow/model.js";
-import type { JobExecution, StepRecord, StepScope } from "./job-runner.js";
+import type { JobExecution, PreStep, StepRecord, StepScope } from "./job-runner.js";
 import { runProcess } from "./process.js";
 import { outcomeOf } from "./script-step.js";
 
@@ -32,6 +32,8 @@ export interface ActionStepRequest {
 
 export interface ActionSteps {
   run(job: JobExecution, request: ActionStepRequest): Promise<StepOutcome>;
+  /** The `pre` steps of the job's actions, run when the job starts (remote JavaScript actions only). */
+  preSteps?(job: JobExecution, steps: readonly StepDefinition[], scope: StepScope): Promise<PreStep[]>;
 }
 
 export interface HostActionStepsOptions {
@@ -85,7 +87,54 @@ export class HostActionSteps implements ActionSteps {
     if (runs.using === "composite") {
       return this.runComposite(job, request, metadata.value, actionPath, identity, inputs.value);
     }
+    if (runs.pre && reference.kind === "local") {
+      // GitHub cannot run it either: the job starts before the repository is checked out.
+      job.emitAnnotation(record.number, {
+        level: "warning",
+        message: `\`pre\` execution is not supported for local action from '${step.uses ?? ""}'`,
+      });
+    }
     return this.runNode(job, request, runs, actionPath, identity, inputs.value);
+  }
+
+  /**
+   * The `pre` steps of the remote JavaScript actions among `steps` that are in the action cache,
+   * in step order, as GitHub adds them when the job is set up. What a pre step saves with
+   * GITHUB_STATE reaches its action's main and post steps.
+   */
+  async preSteps(job: JobExecution, steps: readonly StepDefinition[], scope: StepScope): Promise<PreStep[]> {
+    const found: PreStep[] = [];
+    for (const step of steps) {
+      const parsed = parseActionReference(step.uses ?? "", step.location);
+      if (!step.uses || !parsed.ok || parsed.value.kind !== "remote") continue;
+      const reference = parsed.value;
+      if (findBuiltinAction(reference.owner, reference.repo, reference.path)) continue;
+      // A missing or broken action has nothing to run now; its main step reports the problem.
+      const located = await locateAction(
+        reference,
+        { workspace: job.host.workspace, actionCache: this.options.actionCache },
+        { builtInActions: BUILTIN_ACTIONS.map((a) => a.name) },
+      );
+      if (!located.ok) continue;
+      const metadata = await loadAction(located.value);
+      if (!metadata.ok) continue;
+      const runs = metadata.value.runs;
+      if (runs.using === "docker" || runs.using === "composite" || !runs.pre) continue;
+      const pre = runs.pre;
+      const actionPath = located.value.directory;
+      found.push({
+        step,
+        condition: runs.preIf,
+        run: async (record, envContext, contexts) => {
+          const request = { step, scope, record, envContext, stepEnv: {}, contexts };
+          const inputs = this.actionInputs(job, request, metadata.value);
+          if (!inputs.ok) return "failure";
+          const identity = actionIdentity(reference);
+          return this.runNodeScript(job, request, pre, actionPath, identity, inputs.value, {});
+        },
+      });
+    }
+    return found;
   }
 
   /** `with:` evaluated, plus the defaults the action declares; unknown inputs warned about as GitHub does. */
@@ -95,9 +144,7 @@ export class HostActionSteps implements ActionSteps {
     metadata: ActionMetadata,
   ): { ok: true; value: Record<string, string> } | { ok: false } {
     const { step, record, contexts, scope } = request;
-    const given = step.with
-      ? evaluateStringMap(step.with, contexts, { fileName: scope.fileName })
-      : undefined;
+    const given = step.with ? evaluateStringMap(step.with, contexts, job.stepOptions(scope)) : undefined;
     if (given && !given.ok) {
       for (const e of given.errors) job.stepError(record.number, e);
       return { ok: false };
@@ -141,6 +188,43 @@ export class HostActionSteps implements ActionSteps {
     inputs: Record<string, string>,
   ): Promise<StepOutcome> {
     const { record, step, scope } = request;
+    // What the pre step saved (if it ran) is the main step's STATE_*.
+    const preState = job.actionState(step);
+    const outcome = await this.runNodeScript(job, request, runs.main, actionPath, identity, inputs, preState);
+    if (runs.post) {
+      // The post step sees what the pre and main steps saved with GITHUB_STATE (read when a step ends).
+      const mainState = record.io.savedState;
+      const post = runs.post;
+      job.registerPostStep({
+        name: `Post ${record.name}`,
+        condition: runs.postIf,
+        scope,
+        run: (postRecord, env) =>
+          this.runNodeScript(
+            job,
+            { ...request, record: postRecord, envContext: env },
+            post,
+            actionPath,
+            identity,
+            inputs,
+            { ...preState, ...mainState },
+          ),
+      });
+    }
+    return outcome;
+  }
+
+  /** Runs one of a JavaScript action's scripts (pre, main or post) with the host's node. */
+  private async runNodeScript(
+    job: JobExecution,
+    request: ActionStepRequest,
+    script: string,
+    actionPath: string,
+    identity: ActionIdentity,
+    inputs: Record<string, string>,
+    state: Readonly<Record<string, string>>,
+  ): Promise<StepOutcome> {
+    const { record, step } = request;
     const inputVariables = Object.fromEntries(
       Object.entries(inputs).map(([k, v]) => [inputVariableName(k), v]),
     );
@@ -150,39 +234,22 @@ export class HostActionSteps implements ActionSteps {
       GITHUB_ACTION_REPOSITORY: identity.repository,
       GITHUB_ACTION_REF: identity.ref,
     };
-    const node = this.options.nodePath ?? process.execPath;
-    const runScript = async (
-      script: string,
-      io: StepRecord,
-      env: Record<string, string>,
-      state: Record<string, string>,
-    ) => {
-      const stateVariables = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
-      const end = await runProcess({
-        command: node,
-        args: [join(actionPath, script)],
-        cwd: job.host.workspace,
-        env: job.processEnvironment(env, io.io, { ...inputVariables, ...actionVariables, ...stateVariables }),
-        onLine: (line, stream) => io.io.onLine(line, stream),
-        onStarted: (group) => job.trackProcessGroup(group),
-        timeoutMs: io.timeoutMs,
-        signal: io.signal,
-      });
-      return outcomeOf(end, (message) => job.emitAnnotation(io.number, { level: "error", message }));
-    };
-    const outcome = await runScript(runs.main, record, request.envContext, {});
-    if (runs.post) {
-      // The post step sees what the main step saved with GITHUB_STATE (read when the step ends).
-      const state = record.io.savedState;
-      const post = runs.post;
-      job.registerPostStep({
-        name: `Post ${record.name}`,
-        condition: runs.postIf,
-        scope,
-        run: (postRecord, env) => runScript(post, postRecord, env, state),
-      });
-    }
-    return outcome;
+    const stateVariables = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
+    const end = await runProcess({
+      command: this.options.nodePath ?? process.execPath,
+      args: [join(actionPath, script)],
+      cwd: job.host.workspace,
+      env: job.processEnvironment(request.envContext, record.io, {
+        ...inputVariables,
+        ...actionVariables,
+        ...stateVariables,
+      }),
+      onLine: (line, stream) => record.io.onLine(line, stream),
+      onStarted: (group) => job.trackProcessGroup(group),
+      timeoutMs: record.timeoutMs,
+      signal: record.signal,
+    });
+    return outcomeOf(end, (message) => job.emitAnnotation(record.number, { level: "error", message }));
   }
 
   private async runComposite(
@@ -224,9 +291,7 @@ export class HostActionSteps implements ActionSteps {
     reference: ActionReference,
   ): Promise<StepOutcome> {
     const { step, record, contexts, scope } = request;
-    const given = step.with
-      ? evaluateStringMap(step.with, contexts, { fileName: scope.fileName })
-      : undefined;
+    const given = step.with ? evaluateStringMap(step.with, contexts, job.stepOptions(scope)) : undefined;
     if (given && !given.ok) {
       for (const e of given.errors) job.stepError(record.number, e);
       return "failure";
@@ -253,7 +318,13 @@ export class HostActionSteps implements ActionSteps {
       try {
         const result = await body(context);
         if (result.ok) return "success";
+        if (target.signal.aborted) {
+          // What failed was the cancellation (a probe killed half-way), not what the message would say.
+          target.io.annotation({ level: "error", message: "The operation was canceled." });
+          return "cancelled";
+        }
         target.io.annotation({ level: "error", message: result.message });
+        if (result.unavailableOnHost) job.unavailableOnHost(action.name);
         return "failure";
       } catch (e) {
         target.io.annotation({

@@ -16,9 +16,10 @@ import type { LogKind, RunEventSink, StepOutcome } from "../engine/events.js";
 import type { ExpressionContexts, JsonObject } from "../expressions/contexts.js";
 import { evaluateCondition } from "../expressions/evaluate.js";
 import { hashFilesFunction } from "../expressions/hash-files.js";
-import { statusFunctions } from "../expressions/status-functions.js";
+import { statusFunctions, statusValues } from "../expressions/status-functions.js";
 import type { JobStatus } from "../expressions/status-functions.js";
 import { evaluateString, evaluateStringMap, evaluateTemplate } from "../expressions/template.js";
+import type { TemplateOptions } from "../expressions/template.js";
 import type { JsonValue } from "../json.js";
 import type { RunDefaults, StepDefinition } from "../workflow/model.js";
 import { githubContextForJob, githubEnvironmentVariables } from "../engine/github-context.js";
@@ -99,6 +100,19 @@ export interface StepRecord {
   readonly timeoutMs: number | undefined;
 }
 
+/** An action's `pre` step, run when the job starts, before the main steps (in step order). */
+export interface PreStep {
+  /** The step whose action has the pre script. */
+  readonly step: StepDefinition;
+  /** `pre-if`, with status functions on the job's status. */
+  readonly condition: string;
+  readonly run: (
+    step: StepRecord,
+    env: Record<string, string>,
+    contexts: ExpressionContexts,
+  ) => Promise<StepOutcome>;
+}
+
 /** A post step an action registered while its main step ran; run in reverse order at the end. */
 export interface PostStep {
   readonly name: string;
@@ -122,14 +136,18 @@ export class JobExecution {
   private jobEnv: Record<string, string> = {};
   private readonly processGroups = new Set<number>();
   private readonly postSteps: PostStep[] = [];
+  /** What each action's pre step saved with GITHUB_STATE, for its main and post steps. */
+  private readonly actionStates = new Map<StepDefinition, Record<string, string>>();
   private currentStep: AbortController | undefined;
   private cancelled = false;
-  private timedOut = false;
+  /** The job failed first at a step this host cannot provide for (see JobOutcome.unavailableOnHost). */
+  private unavailable = false;
   private readonly debug: boolean;
   private readonly started = Date.now();
   private defaults: { shell?: string; workingDirectory?: string } = {};
   /** The github context as this job sees it (github.job and github.workspace filled in). */
   readonly github: GithubContext;
+  private readonly hashFiles: FunctionDefinition;
 
   constructor(
     readonly assignment: JobAssignment,
@@ -139,6 +157,7 @@ export class JobExecution {
       job: assignment.job.id,
       workspace: host.workspace,
     });
+    this.hashFiles = hashFilesFunction(host.workspace);
     const secrets = assignment.contexts.secrets ?? {};
     for (const value of Object.values(secrets)) if (typeof value === "string") this.masker.add(value);
     this.debug = isTrue(secrets.ACTIONS_STEP_DEBUG) || isTrue(assignment.contexts.vars?.ACTIONS_STEP_DEBUG);
@@ -172,17 +191,18 @@ export class JobExecution {
           fileName: assignment.workflow.fileName,
           defaults: this.defaults,
         };
+        await this.runPreSteps(assignment.job.steps, scope);
         await this.runSteps(assignment.job.steps, scope);
         await this.runPostSteps();
         const outputs = this.evaluateOutputs(scope);
-        const conclusion = this.timedOut
-          ? "failure"
-          : this.cancelled
-            ? "cancelled"
-            : this.status === "success"
-              ? "success"
-              : "failure";
-        outcome = { conclusion, outputs, continueOnError: setup.continueOnError };
+        // A job that ran out of time was cancelled, as GitHub reports it (`needs.<job>.result` too).
+        const conclusion = this.cancelled ? "cancelled" : this.status === "success" ? "success" : "failure";
+        outcome = {
+          conclusion,
+          outputs,
+          continueOnError: setup.continueOnError,
+          ...(conclusion === "failure" && this.unavailable ? { unavailableOnHost: true } : {}),
+        };
       }
     } finally {
       if (timer) clearTimeout(timer);
@@ -210,8 +230,24 @@ export class JobExecution {
     this.currentStep?.abort();
   }
 
+  /**
+   * A step failed because this host lacks what it asks for (a built-in setup action's version).
+   * When nothing failed before, the job's failure is the host's limit: fail-fast spares the other
+   * matrix jobs, which may be the ones this host can run.
+   */
+  unavailableOnHost(action: string): void {
+    if (this.status !== "success" || this.unavailable) return;
+    this.unavailable = true;
+    const matrix = this.assignment.contexts.matrix;
+    if (matrix && typeof matrix === "object" && Object.keys(matrix).length > 0) {
+      this.jobLine(
+        `${action} cannot provide what this job asks for on this host: the job fails here, and fail-fast does not cancel the other matrix jobs for it.`,
+        "info",
+      );
+    }
+  }
+
   private timeOut(minutes: number): void {
-    this.timedOut = true;
     this.jobError({
       severity: "error",
       message: `The job has exceeded the maximum execution time of ${minutes} minutes (timeout-minutes).`,
@@ -292,7 +328,7 @@ export class JobExecution {
 
   private async runStep(step: StepDefinition, scope: StepScope): Promise<void> {
     const contexts = this.stepContexts(scope);
-    const evalOptions = { fileName: scope.fileName };
+    const evalOptions = this.stepOptions(scope);
     const errors: Diagnostic[] = [];
     // The step's env is evaluated first: its `if` may read it.
     let stepEnv: Record<string, string> = {};
@@ -322,10 +358,7 @@ export class JobExecution {
     };
     scope.steps[step.id] = { outputs: {}, outcome: "skipped", conclusion: "skipped" };
 
-    const condition = evaluateCondition(step.if.expression, withEnv, {
-      functions: this.stepFunctions(scope),
-      location: step.location,
-    });
+    const condition = this.stepCondition(step, withEnv, scope);
     if (!condition.ok || errors.length > 0) {
       for (const e of condition.ok ? errors : [...errors, ...condition.errors]) this.stepError(number, e);
       this.markFailed(scope);
@@ -337,15 +370,9 @@ export class JobExecution {
       finish("skipped", "skipped");
       return;
     }
-    const continueOnError = this.evaluateBoolean(
-      step.continueOnError,
-      withEnv,
-      false,
-      errors,
-      scope.fileName,
-    );
+    const continueOnError = this.evaluateBoolean(step.continueOnError, withEnv, false, errors, evalOptions);
     const timeoutMinutes = step.timeoutMinutes
-      ? this.evaluateNumber(step.timeoutMinutes, withEnv, 0, errors, scope.fileName)
+      ? this.evaluateNumber(step.timeoutMinutes, withEnv, 0, errors, evalOptions)
       : undefined;
     if (errors.length > 0) {
       for (const e of errors) this.stepError(number, e);
@@ -397,7 +424,7 @@ export class JobExecution {
   /** GitHub's name for a step: its `name`, else `Run <first line of the script>` or `Run <action>`. */
   private stepName(step: StepDefinition, contexts: ExpressionContexts, scope: StepScope): string {
     if (step.name) {
-      const name = evaluateString(step.name, contexts, { fileName: scope.fileName });
+      const name = evaluateString(step.name, contexts, this.stepOptions(scope));
       if (name.ok && name.value.trim() !== "") return this.masker.mask(name.value);
     }
     if (step.uses) return `Run ${step.uses}`;
@@ -446,6 +473,55 @@ export class JobExecution {
         at: now(),
       });
     }
+  }
+
+  /** The actions' pre steps, when the job starts: `Pre <step name>`, each with its `pre-if`. */
+  private async runPreSteps(steps: readonly StepDefinition[], scope: StepScope): Promise<void> {
+    const preSteps = (await this.host.actions.preSteps?.(this, steps, scope)) ?? [];
+    for (const pre of preSteps) {
+      const contexts = this.stepContexts(scope);
+      const name = `Pre ${this.stepName(pre.step, contexts, scope)}`;
+      const number = ++this.stepNumber;
+      this.host.emit({ type: "step-started", jobId: this.id, step: number, name, at: now() });
+      const startedAt = Date.now();
+      const condition = evaluateCondition(pre.condition, contexts, { functions: this.stepFunctions(scope) });
+      let outcome: StepOutcome = "skipped";
+      if (!condition.ok) {
+        for (const e of condition.errors) this.stepError(number, e);
+        outcome = "failure";
+      } else if (condition.value) {
+        const controller = new AbortController();
+        this.currentStep = controller;
+        const io = this.newStepIO(number);
+        const record = { number, name, io, signal: controller.signal, timeoutMs: undefined };
+        try {
+          outcome = await pre.run(record, { ...(contexts.env as Record<string, string>) }, contexts);
+        } finally {
+          this.currentStep = undefined;
+        }
+        const effects = io.finish();
+        this.actionStates.set(pre.step, { ...effects.state });
+        for (const [variable, value] of Object.entries(effects.env)) this.exportedEnv[variable] = value;
+        if (effects.paths.length > 0) this.prependPath = addToPrependPath(this.prependPath, effects.paths);
+        if (effects.failed && outcome === "success") outcome = "failure";
+      }
+      if (outcome === "failure") this.markFailed(scope);
+      this.host.emit({
+        type: "step-finished",
+        jobId: this.id,
+        step: number,
+        name,
+        outcome,
+        conclusion: outcome,
+        durationMs: Date.now() - startedAt,
+        at: now(),
+      });
+    }
+  }
+
+  /** What the pre step of `step`'s action saved (empty when it had none). */
+  actionState(step: StepDefinition): Readonly<Record<string, string>> {
+    return this.actionStates.get(step) ?? {};
   }
 
   private async runPostSteps(): Promise<void> {
@@ -510,9 +586,18 @@ export class JobExecution {
   /** The contexts a step's fields are evaluated with. */
   stepContexts(scope: StepScope): ExpressionContexts {
     const base = this.assignment.contexts;
+    // Inside a composite action, github.action_path (and its repository and ref) are the action's.
+    const github = scope.action
+      ? {
+          ...this.github,
+          action_path: scope.action.path,
+          action_repository: scope.action.repository,
+          action_ref: scope.action.ref,
+        }
+      : this.github;
     return {
       ...base,
-      github: this.github,
+      github,
       inputs: scope.inputs,
       env: { ...this.workflowEnv, ...this.jobEnv, ...this.exportedEnv, ...scope.env },
       steps: scope.steps as unknown as JsonObject,
@@ -521,11 +606,40 @@ export class JobExecution {
     };
   }
 
+  /**
+   * A step's `if`. Most steps have none, which is `success()`: that is answered from the status
+   * directly, sparing GitHub's evaluator a conversion of every context for each step.
+   */
+  private stepCondition(
+    step: StepDefinition,
+    contexts: ExpressionContexts,
+    scope: StepScope,
+  ): ReturnType<typeof evaluateCondition> {
+    const expression = step.if.expression.trim();
+    if (expression === "" || expression === "success()") {
+      const values = statusValues({
+        kind: "step",
+        jobStatus: this.status,
+        actionStatus: scope.action?.status,
+      });
+      return { ok: true, value: values.success };
+    }
+    return evaluateCondition(step.if.expression, contexts, {
+      functions: this.stepFunctions(scope),
+      location: step.location,
+    });
+  }
+
   stepFunctions(scope: StepScope): FunctionDefinition[] {
     return [
       ...statusFunctions({ kind: "step", jobStatus: this.status, actionStatus: scope.action?.status }),
-      hashFilesFunction(this.host.workspace),
+      this.hashFiles,
     ];
+  }
+
+  /** How a step's fields (`with`, `env`, `run`, `name`, ...) are evaluated: hashFiles() works in all. */
+  stepOptions(scope: StepScope): TemplateOptions {
+    return { fileName: scope.fileName, functions: [this.hashFiles] };
   }
 
   runnerContext(): JsonObject {
@@ -607,10 +721,10 @@ export class JobExecution {
     contexts: ExpressionContexts,
     fallback: boolean,
     errors: Diagnostic[],
-    fileName = this.assignment.workflow.fileName,
+    options: TemplateOptions = { fileName: this.assignment.workflow.fileName },
   ): boolean {
     if (!token) return fallback;
-    const value = evaluateTemplate(token, contexts, { fileName });
+    const value = evaluateTemplate(token, contexts, options);
     if (!value.ok) {
       errors.push(...value.errors);
       return fallback;
@@ -623,10 +737,10 @@ export class JobExecution {
     contexts: ExpressionContexts,
     fallback: number,
     errors: Diagnostic[],
-    fileName = this.assignment.workflow.fileName,
+    options: TemplateOptions = { fileName: this.assignment.workflow.fileName },
   ): number {
     if (!token) return fallback;
-    const value = evaluateTemplate(token, contexts, { fileName });
+    const value = evaluateTemplate(token, contexts, options);
     if (!value.ok) {
       errors.push(...value.errors);
       return fallback;

@@ -19,7 +19,7 @@ export async function runScriptStep(
   envContext: Record<string, string>,
   contexts: ExpressionContexts,
 ): Promise<StepOutcome> {
-  const options = { fileName: scope.fileName };
+  const options = job.stepOptions(scope);
   const fail = (message: string): StepOutcome => {
     job.emitAnnotation(record.number, { level: "error", message: job.masker.mask(message) });
     return "failure";
@@ -55,7 +55,18 @@ export async function runScriptStep(
     );
   }
 
-  const processEnv = job.processEnvironment(envContext, record.io, { GITHUB_ACTION: step.id });
+  // A composite action's steps see where the action is (GITHUB_ACTION_PATH), as on GitHub.
+  const actionVariables: Record<string, string> = scope.action
+    ? {
+        GITHUB_ACTION_PATH: scope.action.path,
+        GITHUB_ACTION_REPOSITORY: scope.action.repository,
+        GITHUB_ACTION_REF: scope.action.ref,
+      }
+    : {};
+  const processEnv = job.processEnvironment(envContext, record.io, {
+    GITHUB_ACTION: step.id,
+    ...actionVariables,
+  });
   const resolution = resolveShell(shell, processEnv.PATH ?? "");
   if (!resolution.ok) return fail(resolution.message);
   const file = join(job.host.runnerTemp, randomUUID() + resolution.extension);

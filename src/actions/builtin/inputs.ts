@@ -8,12 +8,14 @@ import type { BuiltinContext, BuiltinResult } from "./types.js";
 type Inputs = Pick<BuiltinContext, "inputs">;
 
 export type Checked<T> =
-  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly message: string; readonly unavailableOnHost?: boolean };
 
 export const SUCCEEDED: BuiltinResult = { ok: true };
 
-export function failedWith(message: string): BuiltinResult {
-  return { ok: false, message };
+/** A failed step; `unavailableOnHost`: because this host lacks what it asks for (see BuiltinResult). */
+export function failedWith(message: string, unavailableOnHost = false): BuiltinResult {
+  return unavailableOnHost ? { ok: false, message, unavailableOnHost } : { ok: false, message };
 }
 
 export function checked<T>(value: T): Checked<T> {
@@ -22,6 +24,11 @@ export function checked<T>(value: T): Checked<T> {
 
 export function refused<T>(message: string): Checked<T> {
   return { ok: false, message };
+}
+
+/** Refused because this host lacks what was asked for (a toolchain version), not for a mistake. */
+export function unavailable<T>(message: string): Checked<T> {
+  return { ok: false, message, unavailableOnHost: true };
 }
 
 /** `core.getInput`: trimmed, `''` when absent. */

@@ -21,7 +21,7 @@ import {
   saveDependencies,
 } from "./dependency-cache.js";
 import type { Checked } from "./inputs.js";
-import { checked, failedWith, readInput, readInputLines, refused, SUCCEEDED } from "./inputs.js";
+import { checked, failedWith, readInput, readInputLines, refused, SUCCEEDED, unavailable } from "./inputs.js";
 import type { BuiltinAction, BuiltinContext, BuiltinResult } from "./types.js";
 import { parseVersion, parseVersionRange, satisfies } from "./version-range.js";
 
@@ -55,7 +55,7 @@ export function checkNodeVersion(spec: string, host: HostNode): Checked<{ note?:
   if (lower.startsWith("lts/")) {
     return host.lts && lower === `lts/${host.lts.toLowerCase()}`
       ? checked({})
-      : refused(mismatch(text, host));
+      : unavailable(mismatch(text, host));
   }
   const prerelease = /^(.*?)-(nightly|canary|rc)\b/i.exec(text);
   const rangeText = prerelease ? (prerelease[1] ?? "") : text;
@@ -64,7 +64,7 @@ export function checkNodeVersion(spec: string, host: HostNode): Checked<{ note?:
     return refused(
       `node-version '${text}' is not a version Conveyor can read. Use e.g. '20', '20.x', '>=18' or 'lts/*'.`,
     );
-  if (!satisfies(hostVersion, range.value)) return refused(mismatch(text, host));
+  if (!satisfies(hostVersion, range.value)) return unavailable(mismatch(text, host));
   return checked(
     prerelease
       ? {
@@ -270,13 +270,14 @@ async function setupNode(context: BuiltinContext): Promise<BuiltinResult> {
   if (!host.ok) return failedWith(host.message);
   if (spec.value !== "") {
     const fits = checkNodeVersion(spec.value, host.value);
-    if (!fits.ok) return failedWith(fits.message);
+    if (!fits.ok) return failedWith(fits.message, fits.unavailableOnHost);
     if (fits.value.note) context.notice(fits.value.note);
   }
   const architecture = readInput(context, "architecture");
   if (architecture !== "" && architecture.toLowerCase() !== host.value.arch) {
     return failedWith(
       `architecture '${architecture}' was asked for, but this host's Node is ${host.value.arch}. Remove architecture, or run on a ${architecture} host.`,
+      true,
     );
   }
   if (readInput(context, "check-latest").toLowerCase() === "true") {

@@ -16,7 +16,16 @@ import { basename, dirname, join, resolve } from "node:path";
 import { findExecutable, runCommand } from "./commands.js";
 import { hashDependencyFiles, restoreDependencies, runnerOs, saveDependencies } from "./dependency-cache.js";
 import type { Checked } from "./inputs.js";
-import { checked, failedWith, readFlag, readInput, readInputLines, refused, SUCCEEDED } from "./inputs.js";
+import {
+  checked,
+  failedWith,
+  readFlag,
+  readInput,
+  readInputLines,
+  refused,
+  SUCCEEDED,
+  unavailable,
+} from "./inputs.js";
 import type { BuiltinAction, BuiltinContext, BuiltinResult } from "./types.js";
 import { parseVersion, parseVersionRange, satisfies } from "./version-range.js";
 
@@ -37,14 +46,14 @@ export function checkPythonVersion(spec: string, host: HostPython): Checked<{ no
   const text = spec.trim();
   const lower = text.toLowerCase();
   if (/^(pypy|graalpy)/.test(lower)) {
-    return refused(
+    return unavailable(
       `python-version '${text}' asks for ${lower.startsWith("pypy") ? "PyPy" : "GraalPy"}, but this host's ${host.command} is ` +
         `${host.implementation} ${host.version}. Conveyor runs actions/setup-python offline with the host's interpreter: ` +
         `install that interpreter and put it first on PATH as python3, or use a CPython version.`,
     );
   }
   if (/^\d+(\.\d+)*t$/.test(lower)) {
-    return refused(
+    return unavailable(
       `python-version '${text}' asks for a free-threaded build, which Conveyor cannot provide offline. Use '${text.slice(0, -1)}' to run with this host's Python ${host.version}.`,
     );
   }
@@ -59,7 +68,7 @@ export function checkPythonVersion(spec: string, host: HostPython): Checked<{ no
   }
   if (!satisfies(hostVersion, range.value)) {
     const minor = host.version.split(".").slice(0, 2).join(".");
-    return refused(
+    return unavailable(
       `python-version '${text}' does not match this host's Python ${host.version} (${host.executable}). ` +
         `Conveyor runs actions/setup-python offline with the python3 found on PATH: install a Python that satisfies '${text}' ` +
         `and put it first on PATH (pyenv, uv python, or your package manager), or change python-version to match (e.g. '${minor}').`,
@@ -159,7 +168,7 @@ async function probeHostPython(context: BuiltinContext): Promise<Checked<HostPyt
     const parsed = JSON.parse(result.stdout) as Omit<HostPython, "command">;
     return checked({ command: path, ...parsed });
   }
-  return refused(
+  return unavailable(
     "No python3 or python on PATH. Conveyor runs actions/setup-python offline with the host's interpreter: install Python 3 and put it on PATH.",
   );
 }
@@ -265,13 +274,14 @@ async function setupPython(context: BuiltinContext): Promise<BuiltinResult> {
   if (readFlag(context, "freethreaded", false)) {
     return failedWith(
       "freethreaded: true asks for a free-threaded Python build, which Conveyor cannot provide offline. Remove it to use the host's Python.",
+      true,
     );
   }
   const host = await probeHostPython(context);
-  if (!host.ok) return failedWith(host.message);
+  if (!host.ok) return failedWith(host.message, host.unavailableOnHost);
   for (const spec of specs.value) {
     const fits = checkPythonVersion(spec, host.value);
-    if (!fits.ok) return failedWith(fits.message);
+    if (!fits.ok) return failedWith(fits.message, fits.unavailableOnHost);
     if (fits.value.note) context.notice(fits.value.note);
   }
   if (specs.value.length > 1) {
@@ -283,6 +293,7 @@ async function setupPython(context: BuiltinContext): Promise<BuiltinResult> {
   if (architecture !== "" && architecture.toLowerCase() !== process.arch) {
     return failedWith(
       `architecture '${architecture}' was asked for, but this host is ${process.arch}. Remove architecture, or run on a ${architecture} host.`,
+      true,
     );
   }
   context.log(`Using this host's Python ${host.value.version} (${host.value.executable})`);

@@ -101,7 +101,14 @@ export interface BuiltinContext {
   addMask(value: string): void;
 }
 
-export type BuiltinResult = { readonly ok: true } | { readonly ok: false; readonly message: string };
+export type BuiltinResult =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      readonly message: string;
+      /** This host cannot provide what the step asks for (a toolchain version): see JobOutcome. */
+      readonly unavailableOnHost?: boolean;
+    };
 
 export interface BuiltinAction {
   /** `owner/repo` (and `/path` for actions like actions/cache/save), matched without the ref. */

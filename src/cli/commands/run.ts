@@ -94,6 +94,7 @@ Examples:
       process.exitCode = 2;
       return;
     }
+    blockOnSlowReaders();
     const once = (signal: AbortSignal) => runOnce(built.value, repository.json, signal);
     if (raw.watch === true) {
       await watchAndRerun(repository.directory, once);
@@ -121,10 +122,35 @@ Examples:
 
 type RunSettings = Omit<LocalRunOptions, "emit" | "signal" | "warn">;
 
-/** Runs once; the exit code: 0 success, 1 failure, 2 invalid, 130 cancelled. */
+/**
+ * Makes writes to stdout and stderr wait for a slow reader when they are a pipe or a socket (Node
+ * writes to those asynchronously, queueing in memory without limit). A step printing a gigabyte
+ * into `conveyor run | tee log` then waits for the reader, as any Unix tool does, and memory stays
+ * flat; files and terminals are written synchronously already.
+ */
+function blockOnSlowReaders(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const handle = (stream as unknown as { _handle?: { setBlocking?: (blocking: boolean) => unknown } })
+      ._handle;
+    handle?.setBlocking?.(true);
+  }
+}
+
+/** Runs once; the exit code: 0 success, 1 failure, 2 invalid, 130 cancelled by the user. */
 async function runOnce(settings: RunSettings, json: boolean, signal: AbortSignal): Promise<number> {
   const renderer = json ? undefined : createRunRenderer(process.stdout, styleFor(process.stdout));
+  // What one turn of the event loop prints goes out in one write: a step's output arrives in
+  // chunks of many lines, and a write per line would cost a system call each.
+  let corked = false;
   const emit = (event: RunEvent): void => {
+    if (!corked) {
+      corked = true;
+      process.stdout.cork();
+      process.nextTick(() => {
+        corked = false;
+        process.stdout.uncork();
+      });
+    }
     if (json) process.stdout.write(JSON.stringify(event) + "\n");
     else renderer?.write(event);
   };
@@ -143,7 +169,12 @@ async function runOnce(settings: RunSettings, json: boolean, signal: AbortSignal
       process.stderr.write("Run `conveyor list` to see the workflows and their events.\n");
       return 1;
     case "ran":
-      return result.conclusion === "success" ? 0 : result.conclusion === "cancelled" ? 130 : 1;
+      // 130 when the user cancelled (Ctrl-C); a run cancelled otherwise (a job out of time) failed.
+      return result.conclusion === "success"
+        ? 0
+        : result.conclusion === "cancelled" && signal.aborted
+          ? 130
+          : 1;
   }
 }
 

@@ -1,0 +1,1 @@
+console.log("post of with-post ran");

@@ -1,0 +1,1 @@
+console.log("post-if main ran");
