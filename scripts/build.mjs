@@ -1,30 +1,133 @@
-// Bundles the CLI into one CommonJS file and warms a V8 code cache for it.
+// Bundles the CLI into CommonJS files and warms a V8 code cache for the main one.
 // - Bundling is what lets @actions/workflow-parser load on Node 20 (its bare JSON imports need an
 //   import attribute there) and keeps start-up to one file read.
-// - The code cache (see bin/conveyor.cjs) holds the bytecode of the functions a validation runs, so
-//   short commands skip most compilation.
+// - Start-up costs in proportion to the main bundle's size (reading it, compiling it, running its
+//   top level), so what the CLI imports dynamically (the server behind `conveyor up`, the remote
+//   commands' extras) goes to a second bundle, `lazy.cjs`, read only by the commands that use it.
+//   Both are minified for the same reason (names kept); the linked source maps lead back to the
+//   sources.
+// - The code cache (see bin/conveyor.cjs) holds the bytecode of the functions a validation and a
+//   small run execute, so short commands skip most compilation.
 import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { build } from "esbuild";
 
-rmSync("dist", { recursive: true, force: true });
-await build({
-  entryPoints: { conveyor: "src/cli/main.ts" },
-  outdir: "dist",
-  outExtension: { ".js": ".cjs" },
+const LAZY_BUNDLE = "./lazy.cjs";
+
+const common = {
   bundle: true,
   platform: "node",
   target: "node20",
   format: "cjs",
+  // Native and optional database drivers load from node_modules at run time.
+  external: ["better-sqlite3", "pg", "pg-native"],
+  // Whitespace and syntax only: identifiers stay, for readable stack traces and profiles.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // Licences go to a file of their own, so the bundles are pure ASCII (bin/ reads them as Latin-1).
+  legalComments: "external",
+  charset: "ascii",
   sourcemap: "linked",
   logLevel: "warning",
-});
+};
 
-const warm = spawnSync(process.execPath, ["bin/conveyor.cjs", "validate", "examples/seed-workflows"], {
-  env: { ...process.env, CONVEYOR_CODE_CACHE: "write" },
-  encoding: "utf8",
+/** Modules the main bundle imports dynamically, by absolute path: each becomes an export of lazy.cjs. */
+const lazyModules = new Map();
+
+/**
+ * Turns each `import()` of a project or package module into a read of the second bundle, where
+ * that module is evaluated on first use (as an `import()` would); the main bundle keeps no copy.
+ */
+const splitDynamicImports = {
+  name: "split-dynamic-imports",
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.kind !== "dynamic-import") return undefined;
+      const resolved = await b.resolve(args.path, {
+        kind: "import-statement",
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+      });
+      if (resolved.errors.length > 0 || resolved.external) return undefined;
+      if (!lazyModules.has(resolved.path)) lazyModules.set(resolved.path, `m${lazyModules.size}`);
+      return { path: lazyModules.get(resolved.path), namespace: "lazy" };
+    });
+    b.onResolve({ filter: /^\.\/lazy\.cjs$/, namespace: "lazy" }, () => ({
+      path: LAZY_BUNDLE,
+      external: true,
+    }));
+    b.onLoad({ filter: /.*/, namespace: "lazy" }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(LAZY_BUNDLE)}).${args.path};`,
+      loader: "js",
+    }));
+  },
+};
+
+rmSync("dist", { recursive: true, force: true });
+await build({
+  ...common,
+  entryPoints: { conveyor: "src/cli/main.ts" },
+  outdir: "dist",
+  outExtension: { ".js": ".cjs" },
+  plugins: [splitDynamicImports],
 });
-if (warm.status !== 0) {
-  console.error("warming the code cache failed:\n" + warm.stdout + warm.stderr);
-  process.exit(1);
+if (lazyModules.size > 0) {
+  // Each module is required on first access to its export: loading lazy.cjs evaluates none of them.
+  const getters = [...lazyModules]
+    .map(([path, name]) => `  ${name}: { enumerable: true, get: () => require(${JSON.stringify(path)}) },`)
+    .join("\n");
+  await build({
+    ...common,
+    stdin: {
+      contents: `Object.defineProperties(exports, {\n${getters}\n});\n`,
+      resolveDir: process.cwd(),
+      sourcefile: "lazy-modules.js",
+      loader: "js",
+    },
+    outfile: "dist/lazy.cjs",
+  });
+}
+for (const file of lazyModules.size > 0 ? ["dist/conveyor.cjs", "dist/lazy.cjs"] : ["dist/conveyor.cjs"]) {
+  // bin/conveyor.cjs reads the bundle as Latin-1, which is exact only for ASCII.
+  if (readFileSync(file).some((byte) => byte > 0x7f)) {
+    console.error(`${file} is not pure ASCII: check esbuild's charset option.`);
+    process.exit(1);
+  }
+}
+
+// Warming: a validation of the seed workflows, then a small run (which reads the cache the
+// validation wrote and adds the functions of a run: git state, workspace, runner, renderer).
+const warm = (args, cwd = process.cwd()) => {
+  const result = spawnSync(process.execPath, [join(process.cwd(), "bin/conveyor.cjs"), ...args], {
+    cwd,
+    env: { ...process.env, CONVEYOR_CODE_CACHE: "write" },
+    encoding: "utf8",
+  });
+  if (result.status !== 0) {
+    console.error(
+      `warming the code cache (conveyor ${args.join(" ")}) failed:\n` + result.stdout + result.stderr,
+    );
+    process.exit(1);
+  }
+};
+warm(["validate", "examples/seed-workflows"]);
+const sample = mkdtempSync(join(tmpdir(), "conveyor-warm-"));
+try {
+  mkdirSync(join(sample, ".github", "workflows"), { recursive: true });
+  writeFileSync(
+    join(sample, ".github", "workflows", "warm.yml"),
+    "on: push\njobs:\n  warm:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo warm\n",
+  );
+  const git = (...args) =>
+    spawnSync("git", ["-c", "user.name=Conveyor", "-c", "user.email=conveyor@localhost", ...args], {
+      cwd: sample,
+    });
+  git("init", "-q", "-b", "main");
+  git("add", "-A");
+  git("commit", "-q", "-m", "warm");
+  warm(["run"], sample);
+} finally {
+  rmSync(sample, { recursive: true, force: true });
 }

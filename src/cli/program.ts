@@ -6,7 +6,17 @@ import { Command, CommanderError } from "commander";
 import { registerGraph } from "./commands/graph.js";
 import { registerList } from "./commands/list.js";
 import { registerLogs } from "./commands/logs.js";
+import { registerCancel } from "./commands/cancel.js";
+import { registerDispatch } from "./commands/dispatch.js";
+import { registerLogin } from "./commands/login.js";
+import { registerRepo } from "./commands/repo.js";
+import { registerRerun } from "./commands/rerun.js";
+import { registerRunner } from "./commands/runner.js";
+import { registerRunnerToken } from "./commands/runner-token.js";
+import { registerRuns } from "./commands/runs.js";
+import { registerToken } from "./commands/token.js";
 import { registerRun } from "./commands/run.js";
+import { registerUp } from "./commands/up.js";
 import { registerValidate } from "./commands/validate.js";
 import { VERSION } from "./version.js";
 
@@ -23,6 +33,16 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerList(program);
   registerGraph(program);
+  registerUp(program);
+  registerLogin(program);
+  registerRepo(program);
+  registerRuns(program);
+  registerCancel(program);
+  registerRerun(program);
+  registerDispatch(program);
+  registerToken(program);
+  registerRunnerToken(program);
+  registerRunner(program);
   program.addHelpText(
     "after",
     `

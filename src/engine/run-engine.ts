@@ -75,6 +75,8 @@ export type EngineCommand =
   /** A job that ended without running: skipped by `if`, cancelled, or failed before it could start. */
   | {
       readonly kind: "job-settled";
+      /** The instance's id (`test#1`), or the job's (`test`, `build#0/compile`) when it never expanded. */
+      readonly key: string;
       readonly displayName: string;
       readonly result: JobResult;
       readonly errors: readonly Diagnostic[];
@@ -295,16 +297,16 @@ export class RunEngine {
       location: definition.location,
     });
     if (!condition.ok) {
-      this.settleJob(job, "failure", displayBase, condition.errors);
+      this.settleJob(scope, job, "failure", displayBase, condition.errors);
       return;
     }
     if (!condition.value) {
-      this.settleJob(job, this.cancelRequested ? "cancelled" : "skipped", displayBase, []);
+      this.settleJob(scope, job, this.cancelRequested ? "cancelled" : "skipped", displayBase, []);
       return;
     }
     const expanded = expandJob(workflow, definition, contexts);
     if (!expanded.ok) {
-      this.settleJob(job, "failure", displayBase, expanded.errors);
+      this.settleJob(scope, job, "failure", displayBase, expanded.errors);
       return;
     }
     job.failFast = expanded.value.failFast;
@@ -313,7 +315,7 @@ export class RunEngine {
       matchesMatrixFilter(i, this.options.matrixFilter),
     );
     if (instances.length === 0) {
-      this.settleJob(job, "skipped", displayBase, []);
+      this.settleJob(scope, job, "skipped", displayBase, []);
       return;
     }
     job.status = "running";
@@ -336,11 +338,18 @@ export class RunEngine {
       return state;
     });
     if (errors.length > 0) {
-      this.commands.push({ kind: "job-settled", displayName: displayBase, result: "failure", errors });
+      this.commands.push({
+        kind: "job-settled",
+        key: `${scope.idPrefix}${definition.id}`,
+        displayName: displayBase,
+        result: "failure",
+        errors,
+      });
     }
   }
 
   private settleJob(
+    scope: Scope,
     job: JobState,
     result: JobResult,
     displayName: string,
@@ -348,7 +357,8 @@ export class RunEngine {
   ): void {
     job.status = "completed";
     job.result = result;
-    this.commands.push({ kind: "job-settled", displayName, result, errors });
+    const key = `${scope.idPrefix}${job.definition.id}`;
+    this.commands.push({ kind: "job-settled", key, displayName, result, errors });
   }
 
   /** The called workflow's jobs for one instance of a call job, with its inputs and secrets. */
@@ -460,7 +470,13 @@ export class RunEngine {
   private settleInstance(_job: JobState, instance: InstanceState, result: JobResult): void {
     instance.status = "completed";
     instance.result = result;
-    this.commands.push({ kind: "job-settled", displayName: instance.displayName, result, errors: [] });
+    this.commands.push({
+      kind: "job-settled",
+      key: instance.id,
+      displayName: instance.displayName,
+      result,
+      errors: [],
+    });
   }
 
   /** Starts queued matrix jobs while the run's and each job's limits allow. */

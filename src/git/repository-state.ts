@@ -210,11 +210,12 @@ export async function readRepositoryState(
 // ---------------------------------------------------------------------------------------------
 // Running git
 
-type GitOutput =
+export type GitOutput =
   | { readonly ok: true; readonly stdout: string }
   | { readonly ok: false; readonly missing: boolean; readonly stderr: string };
 
-function runGit(
+/** Runs git in `dir` and collects its output; a failure to start or a non-zero exit is a value. */
+export function runGit(
   dir: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv | undefined,
@@ -233,7 +234,7 @@ function runGit(
 }
 
 /** `%x00`-separated, the message last because it is the one field that may hold newlines. */
-const COMMIT_FORMAT = ["%H", "%T", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B"].join("%x00");
+export const COMMIT_FORMAT = ["%H", "%T", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B"].join("%x00");
 
 /** `*objectname` is a tag's commit (annotated tags point at a tag object first). */
 const REF_FORMAT = "%(refname)%00%(objectname)%00%(*objectname)%00%(symref)";
@@ -311,41 +312,71 @@ export function parseConfig(output: string): Map<string, string> {
  * then `\n<status>\0<path>\0` pairs for the files it changed. Null when there is no commit.
  */
 export function parseLogEntry(output: string): HeadCommit | null {
-  const fields = output.split("\0");
-  if (fields.length < 10) return null;
-  const [
-    id,
-    treeId,
-    parents,
-    authorName,
-    authorEmail,
-    authorDate,
-    committerName,
-    committerEmail,
-    committerDate,
-  ] = fields as [string, string, string, string, string, string, string, string, string];
-  const added: string[] = [];
-  const removed: string[] = [];
-  const modified: string[] = [];
-  for (let i = 10; i + 1 < fields.length; i += 2) {
-    const status = (fields[i] as string).trim();
-    const path = fields[i + 1] as string;
-    if (status === "" || path === "") continue;
-    if (status.startsWith("A")) added.push(path);
-    else if (status.startsWith("D")) removed.push(path);
-    else modified.push(path);
-  }
-  return {
-    id,
-    treeId,
-    parents: parents.split(" ").filter((p) => p !== ""),
-    // Git ends a message with a newline.
-    message: (fields[9] as string).replace(/\n+$/, ""),
-    author: { name: authorName, email: authorEmail, date: authorDate },
-    committer: { name: committerName, email: committerEmail, date: committerDate },
-    files: { added, removed, modified },
-  };
+  return parseLogEntries(output)[0] ?? null;
 }
+
+/**
+ * The same for any number of commits. Git writes one commit's fields straight after the last
+ * path of the one before, so an entry ends where a field that is not a status letter (`M`,
+ * `R100`; the first one after a newline) follows a path: that is the next commit's id.
+ */
+export function parseLogEntries(output: string): HeadCommit[] {
+  const fields = output.split("\0");
+  const commits: HeadCommit[] = [];
+  let at = 0;
+  while (at + 10 <= fields.length) {
+    const [
+      id,
+      treeId,
+      parents,
+      authorName,
+      authorEmail,
+      authorDate,
+      committerName,
+      committerEmail,
+      committerDate,
+      message,
+    ] = fields.slice(at, at + 10) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    at += 10;
+    const added: string[] = [];
+    const removed: string[] = [];
+    const modified: string[] = [];
+    while (at + 1 < fields.length && FILE_STATUS.test(fields[at] as string)) {
+      const status = (fields[at] as string).trim();
+      const path = fields[at + 1] as string;
+      at += 2;
+      if (path === "") continue;
+      if (status.startsWith("A")) added.push(path);
+      else if (status.startsWith("D")) removed.push(path);
+      else modified.push(path);
+    }
+    commits.push({
+      id,
+      treeId,
+      parents: parents.split(" ").filter((p) => p !== ""),
+      // Git ends a message with a newline.
+      message: message.replace(/\n+$/, ""),
+      author: { name: authorName, email: authorEmail, date: authorDate },
+      committer: { name: committerName, email: committerEmail, date: committerDate },
+      files: { added, removed, modified },
+    });
+  }
+  return commits;
+}
+
+/** A `--name-status` status: a letter and an optional score (`R100`), the first after a newline. */
+const FILE_STATUS = /^\n?[A-Z][0-9]*$/;
 
 const EMPTY_FILES: CommitFiles = { added: [], removed: [], modified: [] };
 

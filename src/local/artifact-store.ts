@@ -1,13 +1,21 @@
 /**
- * Artifacts of one run as plain folders: `<root>/runs/<runId>/artifacts/<name>/` holds the
- * artifact's files, `<root>/runs/<runId>/artifact-records/<name>.json` what is known about it.
- * An upload is written to a staging folder and renamed into place, so a reader never sees half an
- * artifact and two uploads of one name cannot both win.
+ * `conveyor run`'s artifacts: those of one run as plain folders. `<root>/runs/<runId>/artifacts/<name>/`
+ * holds the artifact's files, `<root>/runs/<runId>/artifact-records/<name>.json` what is known about
+ * it. An upload is copied to a staging folder and renamed into place, so a reader never sees half an
+ * artifact and two uploads of one name cannot both win. The digest is of the files (paths and
+ * contents), as there is no zip.
  */
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { ArtifactRecord, ArtifactStore, PublishArtifactOptions } from "../actions/builtin/types.js";
+import { contentDigest, copyPath } from "../actions/builtin/file-tree.js";
+import type {
+  ArtifactFile,
+  ArtifactRecord,
+  ArtifactStore,
+  FetchedArtifact,
+  PublishArtifactOptions,
+} from "../actions/builtin/types.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -23,16 +31,20 @@ export class FileArtifactStore implements ArtifactStore {
     this.runDirectory = join(root, "runs", runId);
   }
 
+  /** The folder holding the files of the artifact `name` (it exists once uploaded). */
   artifactDirectory(name: string): string {
     return join(this.runDirectory, "artifacts", checkedName(name));
   }
 
-  async list(): Promise<string[]> {
+  async list(): Promise<ArtifactRecord[]> {
     const entries = await readdir(this.recordsDirectory()).catch(() => [] as string[]);
-    return entries
-      .filter((entry) => entry.endsWith(".json"))
-      .map((entry) => entry.slice(0, -".json".length))
-      .sort();
+    const records: ArtifactRecord[] = [];
+    const names = entries.filter((e) => e.endsWith(".json")).map((e) => e.slice(0, -".json".length));
+    for (const name of names.sort()) {
+      const record = await this.describe(name);
+      if (record) records.push(record);
+    }
+    return records;
   }
 
   async describe(name: string): Promise<ArtifactRecord | undefined> {
@@ -40,16 +52,37 @@ export class FileArtifactStore implements ArtifactStore {
     return text === undefined ? undefined : (JSON.parse(text) as ArtifactRecord);
   }
 
-  async stage(): Promise<string> {
-    const staging = join(this.runDirectory, "staging");
-    await mkdir(staging, { recursive: true });
-    return mkdtemp(join(staging, "upload-"));
-  }
-
   async publish(
     name: string,
-    staged: string,
+    files: readonly ArtifactFile[],
     options: PublishArtifactOptions,
+  ): Promise<ArtifactRecord | undefined> {
+    const staging = join(this.runDirectory, "staging");
+    await mkdir(staging, { recursive: true });
+    const staged = await mkdtemp(join(staging, "upload-"));
+    try {
+      for (const file of files) await copyPath(file.source, join(staged, file.path), { dereference: true });
+      const { digest, size } = await contentDigest(staged);
+      return await this.place(name, staged, { ...options, digest, size });
+    } finally {
+      await rm(staged, { recursive: true, force: true });
+    }
+  }
+
+  async fetch(record: ArtifactRecord, into: string): Promise<FetchedArtifact> {
+    const source = this.artifactDirectory(record.name);
+    // The digest recorded at upload shows files changed in the store since (as the real action warns).
+    const { digest } = await contentDigest(source);
+    await mkdir(into, { recursive: true });
+    const totals = await copyPath(source, into, { dereference: false });
+    return { files: totals.files, digestMatches: digest === record.digest };
+  }
+
+  /** Makes a staged folder the artifact `name`, atomically; undefined when the name exists and `overwrite` is false. */
+  private async place(
+    name: string,
+    staged: string,
+    options: PublishArtifactOptions & { digest: string; size: number },
   ): Promise<ArtifactRecord | undefined> {
     const target = this.artifactDirectory(name);
     await mkdir(join(this.runDirectory, "artifacts"), { recursive: true });
@@ -58,10 +91,7 @@ export class FileArtifactStore implements ArtifactStore {
       // rename(2) refuses a non-empty target: the first upload of a name wins, atomically.
       await rename(staged, target);
     } catch (cause) {
-      if (errorCode(cause) === "ENOTEMPTY" || errorCode(cause) === "EEXIST") {
-        await this.discard(staged);
-        return undefined;
-      }
+      if (errorCode(cause) === "ENOTEMPTY" || errorCode(cause) === "EEXIST") return undefined;
       throw cause;
     }
     const createdAt = this.now();
@@ -79,10 +109,6 @@ export class FileArtifactStore implements ArtifactStore {
     await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`);
     await rename(temporary, this.recordPath(name));
     return record;
-  }
-
-  async discard(staged: string): Promise<void> {
-    await rm(staged, { recursive: true, force: true });
   }
 
   /** Removes an artifact: its record first, so it stops being listed before its files go. */

@@ -8,11 +8,18 @@
  * An entry is written into a staging folder and renamed into place when committed, so readers never
  * see half an entry and a key, once written, never changes (the first commit wins, as on GitHub).
  * `entry.json` is the truth for exact lookups; the index only saves reading every entry for a prefix.
+ *
+ * The content of an entry is `manifest.json` (the saved paths) and `files/`, where each saved path
+ * sits under `workspace/`, `home/` or `root/` depending on where it was: entries restore into another
+ * workspace or home folder, as tar's workspace-relative paths do on GitHub.
  */
 import { createHash } from "node:crypto";
-import { appendFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import type { CacheStore } from "../actions/builtin/types.js";
+import { appendFile, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { CACHE_FORMAT } from "../actions/builtin/cache-client.js";
+import { copyPath } from "../actions/builtin/file-tree.js";
+import type { CopyTotals } from "../actions/builtin/file-tree.js";
+import type { CacheHit, CacheLocations, CacheSize, CacheStore } from "../actions/builtin/types.js";
 
 interface EntryRecord {
   readonly key: string;
@@ -37,6 +44,43 @@ export class FileCacheStore implements CacheStore {
     private readonly root: string,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  format(): Promise<string> {
+    return Promise.resolve(CACHE_FORMAT);
+  }
+
+  async lookup(keys: readonly string[], version: string): Promise<CacheHit | undefined> {
+    const [primary] = keys;
+    const exact = primary === undefined ? undefined : await this.find(primary, version);
+    if (primary !== undefined && exact) return { key: primary, location: exact };
+    for (const prefix of keys) {
+      const partial = await this.findByPrefix(prefix, version);
+      if (partial) return { key: partial.key, location: partial.directory };
+    }
+    return undefined;
+  }
+
+  restore(hit: CacheHit, where: CacheLocations): Promise<CacheSize> {
+    return restoreEntry(hit.location, where);
+  }
+
+  async save(
+    key: string,
+    version: string,
+    paths: readonly string[],
+    where: CacheLocations,
+  ): Promise<CacheSize | undefined> {
+    const directory = await this.reserve(key, version);
+    if (directory === undefined) return undefined;
+    try {
+      const totals = await writeEntry(directory, paths, where);
+      await this.commit(key, version);
+      return totals;
+    } catch (cause) {
+      await this.abandon(key, version);
+      throw cause;
+    }
+  }
 
   async find(key: string, version: string): Promise<string | undefined> {
     const directory = join(this.versionDirectory(version), encodeCacheKey(key));
@@ -162,4 +206,65 @@ async function readRecord(directory: string): Promise<EntryRecord | undefined> {
 
 function errorCode(cause: unknown): string | undefined {
   return cause instanceof Error && "code" in cause && typeof cause.code === "string" ? cause.code : undefined;
+}
+
+/** Where a saved path sits in an entry: relative to the workspace, else the home folder, else `/`. */
+export function entryLocation(path: string, where: CacheLocations): string {
+  const inside = (base: string): string | undefined => {
+    const rel = relative(base, path);
+    return rel === "" || (!rel.startsWith("..") && !rel.startsWith(sep)) ? rel : undefined;
+  };
+  const inWorkspace = inside(where.workspace);
+  if (inWorkspace !== undefined) return joinLocation("workspace", inWorkspace);
+  const inHome = inside(where.home);
+  if (inHome !== undefined) return joinLocation("home", inHome);
+  return joinLocation("root", path.slice(1));
+}
+
+/** The path an entry location restores to. */
+export function restoreTarget(location: string, where: CacheLocations): string {
+  const [area, ...rest] = location.split("/");
+  const base = area === "workspace" ? where.workspace : area === "home" ? where.home : "/";
+  return join(base, ...rest);
+}
+
+function joinLocation(area: string, rel: string): string {
+  return rel === "" ? area : `${area}/${rel.split(sep).join("/")}`;
+}
+
+async function writeEntry(
+  directory: string,
+  paths: readonly string[],
+  where: CacheLocations,
+): Promise<CopyTotals> {
+  const totals: CopyTotals = { files: 0, bytes: 0 };
+  const saved: string[] = [];
+  for (const path of paths) {
+    if ((await lstat(path).catch(() => undefined)) === undefined) continue;
+    const location = entryLocation(path, where);
+    await copyPath(path, join(directory, "files", location), { dereference: false }, totals);
+    saved.push(location);
+  }
+  await mkdir(directory, { recursive: true });
+  await writeFile(join(directory, "manifest.json"), `${JSON.stringify({ paths: saved }, null, 2)}\n`);
+  return totals;
+}
+
+async function restoreEntry(directory: string, where: CacheLocations): Promise<CopyTotals> {
+  const manifest = JSON.parse(await readFile(join(directory, "manifest.json"), "utf8")) as {
+    paths?: unknown;
+  };
+  const paths = Array.isArray(manifest.paths)
+    ? manifest.paths.filter((p): p is string => typeof p === "string")
+    : [];
+  const totals: CopyTotals = { files: 0, bytes: 0 };
+  for (const location of paths) {
+    await copyPath(
+      join(directory, "files", location),
+      restoreTarget(location, where),
+      { dereference: false },
+      totals,
+    );
+  }
+  return totals;
 }

@@ -62,7 +62,7 @@ export function buildEventPayload(
       return {
         inputs: Object.fromEntries(Object.entries(options.inputs ?? {}).map(([k, v]) => [k, String(v)])),
         ref: state.ref,
-        repository: repositoryPayload(site, false),
+        repository: repositoryPayload(site.repository, site.serverUrl, false),
         sender: site.sender,
         workflow: options.workflowPath ?? "",
       };
@@ -75,7 +75,7 @@ export function buildEventPayload(
     default:
       return {
         ...(options.action === undefined ? {} : { action: options.action }),
-        repository: repositoryPayload(site, false),
+        repository: repositoryPayload(site.repository, site.serverUrl, false),
         sender: site.sender,
       };
   }
@@ -110,6 +110,7 @@ export function mergeEventPayload(user: Readonly<Record<string, unknown>>, defau
 /** What every payload shares: where the repository lives and who acts. */
 interface Site {
   readonly state: RepositoryState;
+  readonly repository: PayloadRepository;
   readonly serverUrl: string;
   readonly apiUrl: string;
   readonly fullName: string;
@@ -123,8 +124,18 @@ function siteOf(state: RepositoryState, options: EventPayloadOptions): Site {
   const apiUrl = apiUrlFor(serverUrl);
   const fullName = `${state.owner}/${state.name}`;
   const login = options.actor ?? state.user.login;
+  const ownerIsUser = state.owner === state.user.login;
   return {
     state,
+    repository: {
+      id: placeholderId(fullName),
+      owner: state.owner,
+      name: state.name,
+      defaultBranch: state.defaultBranch,
+      private: false,
+      ownerName: ownerIsUser && state.user.name !== "" ? state.user.name : state.owner,
+      ownerEmail: ownerIsUser ? nullable(state.user.email) : null,
+    },
     serverUrl,
     apiUrl,
     fullName,
@@ -134,8 +145,13 @@ function siteOf(state: RepositoryState, options: EventPayloadOptions): Site {
   };
 }
 
-function userPayload(login: string, serverUrl: string, apiUrl: string): JsonObject {
-  const id = placeholderId(login);
+/** A user as payloads show one (`sender`, `owner`); without an id, a stable stand-in. */
+export function userPayload(
+  login: string,
+  serverUrl: string,
+  apiUrl: string,
+  id: number = placeholderId(login),
+): JsonObject {
   return {
     login,
     id,
@@ -147,30 +163,42 @@ function userPayload(login: string, serverUrl: string, apiUrl: string): JsonObje
   };
 }
 
+/** The repository a payload is about, as the payload builders need it. */
+export interface PayloadRepository {
+  readonly id: number;
+  readonly owner: string;
+  /** The owner's account id; without one, a stable stand-in. */
+  readonly ownerId?: number;
+  readonly name: string;
+  readonly defaultBranch: string;
+  readonly private: boolean;
+  /** Push payloads give the owner a name and an email (GitHub's: the account's, when public). */
+  readonly ownerName: string;
+  readonly ownerEmail: string | null;
+}
+
 /**
  * The `repository` object. A push payload's differs as GitHub's does: its `url` is the web page,
  * not the API, and its owner carries `name` and `email`.
  */
-function repositoryPayload(site: Site, forPush: boolean): JsonObject {
-  const { state, serverUrl, apiUrl, fullName, htmlUrl } = site;
-  const id = placeholderId(fullName);
+export function repositoryPayload(
+  repository: PayloadRepository,
+  serverUrl: string,
+  forPush: boolean,
+): JsonObject {
+  const apiUrl = apiUrlFor(serverUrl);
+  const fullName = `${repository.owner}/${repository.name}`;
+  const htmlUrl = `${serverUrl}/${fullName}`;
   const host = hostOf(serverUrl);
-  const owner = userPayload(state.owner, serverUrl, apiUrl);
-  const ownerIsUser = state.owner === state.user.login;
+  const owner = userPayload(repository.owner, serverUrl, apiUrl, repository.ownerId);
   return {
-    id,
-    node_id: legacyNodeId("Repository", id),
-    name: state.name,
+    id: repository.id,
+    node_id: legacyNodeId("Repository", repository.id),
+    name: repository.name,
     full_name: fullName,
-    private: false,
-    visibility: "public",
-    owner: forPush
-      ? {
-          ...owner,
-          name: ownerIsUser && state.user.name !== "" ? state.user.name : state.owner,
-          email: ownerIsUser ? nullable(state.user.email) : null,
-        }
-      : owner,
+    private: repository.private,
+    visibility: repository.private ? "private" : "public",
+    owner: forPush ? { ...owner, name: repository.ownerName, email: repository.ownerEmail } : owner,
     html_url: htmlUrl,
     description: null,
     fork: false,
@@ -180,8 +208,8 @@ function repositoryPayload(site: Site, forPush: boolean): JsonObject {
     clone_url: `${htmlUrl}.git`,
     svn_url: htmlUrl,
     homepage: null,
-    default_branch: state.defaultBranch,
-    ...(forPush ? { master_branch: state.defaultBranch } : {}),
+    default_branch: repository.defaultBranch,
+    ...(forPush ? { master_branch: repository.defaultBranch } : {}),
     archived: false,
     disabled: false,
     is_template: false,
@@ -194,26 +222,94 @@ function pushPayload(state: RepositoryState, site: Site): JsonObject {
   // A tag push creates the tag: GitHub sends no `before` and no commits for it, only head_commit.
   const before = isTag ? NULL_SHA : state.previousSha;
   const after = state.headSha;
-  const created = before === NULL_SHA && after !== NULL_SHA;
-  const headCommit = state.headCommit ? commitPayload(state.headCommit, site) : null;
-  return {
+  return pushEventPayload({
     ref: state.ref,
     before,
     after,
-    created,
+    created: before === NULL_SHA && after !== NULL_SHA,
     deleted: false,
     forced: false,
-    // For a tag, GitHub names the branch whose tip the tag is on.
-    base_ref: isTag ? baseBranchOfTag(state) : null,
-    compare: created
-      ? `${site.htmlUrl}/compare/${state.refName}`
-      : `${site.htmlUrl}/compare/${before.slice(0, 12)}...${after.slice(0, 12)}`,
-    commits: headCommit !== null && !isTag ? [headCommit] : [],
-    head_commit: headCommit,
+    baseRef: isTag ? baseBranchOfTag(state) : null,
+    commits: state.headCommit !== null && !isTag ? [{ commit: state.headCommit, distinct: true }] : [],
+    headCommit: state.headCommit,
+    repository: site.repository,
+    serverUrl: site.serverUrl,
     pusher: { name: site.login, email: nullable(state.user.email) },
-    repository: repositoryPayload(site, true),
     sender: site.sender,
+    usernameOf: (email) => (email !== "" && email === state.user.email ? state.user.login : undefined),
+  });
+}
+
+/** A commit a push brought, and whether it is new to the repository (no other ref had it). */
+export interface PushedCommit {
+  readonly commit: HeadCommit;
+  readonly distinct: boolean;
+}
+
+/** One ref a push changed. */
+export interface RefUpdate {
+  readonly ref: string;
+  /** The old value; all zeros for a new ref. */
+  readonly before: string;
+  /** The new value; all zeros for a deleted ref. */
+  readonly after: string;
+  readonly created: boolean;
+  readonly deleted: boolean;
+  /** The old commit is not an ancestor of the new one (a force push). */
+  readonly forced: boolean;
+}
+
+/** What a push payload says, whoever builds it (a local run, a push to the server). */
+export interface PushFacts extends RefUpdate {
+  /** For a tag, the branch (`refs/heads/...`) whose tip is the tagged commit, else null. */
+  readonly baseRef: string | null;
+  /** Oldest first. */
+  readonly commits: readonly PushedCommit[];
+  readonly headCommit: HeadCommit | null;
+  readonly repository: PayloadRepository;
+  /** Without a trailing slash. */
+  readonly serverUrl: string;
+  readonly pusher: { readonly name: string; readonly email: string | null };
+  readonly sender: JsonObject;
+  /** The login an email belongs to, when known (GitHub's noreply addresses are read first). */
+  readonly usernameOf: (email: string) => string | undefined;
+}
+
+/** GitHub's push payload. */
+export function pushEventPayload(facts: PushFacts): JsonObject {
+  const htmlUrl = `${facts.serverUrl}/${facts.repository.owner}/${facts.repository.name}`;
+  const commit = (pushed: PushedCommit): JsonObject =>
+    commitPayload(pushed.commit, htmlUrl, facts.usernameOf, pushed.distinct);
+  const headCommit = facts.headCommit
+    ? commit(
+        facts.commits.find((pushed) => pushed.commit.id === facts.headCommit?.id) ?? {
+          commit: facts.headCommit,
+          distinct: true,
+        },
+      )
+    : null;
+  return {
+    ref: facts.ref,
+    before: facts.before,
+    after: facts.after,
+    created: facts.created,
+    deleted: facts.deleted,
+    forced: facts.forced,
+    base_ref: facts.baseRef,
+    compare: facts.created
+      ? `${htmlUrl}/compare/${shortRefName(facts.ref)}`
+      : `${htmlUrl}/compare/${facts.before.slice(0, 12)}...${facts.after.slice(0, 12)}`,
+    commits: facts.commits.map(commit),
+    head_commit: headCommit,
+    pusher: facts.pusher,
+    repository: repositoryPayload(facts.repository, facts.serverUrl, true),
+    sender: facts.sender,
   };
+}
+
+/** `main` for `refs/heads/main`, `v1` for `refs/tags/v1`: what GitHub's compare links name. */
+function shortRefName(ref: string): string {
+  return ref.replace(/^refs\/(heads|tags)\//, "");
 }
 
 function baseBranchOfTag(state: RepositoryState): string | null {
@@ -222,36 +318,41 @@ function baseBranchOfTag(state: RepositoryState): string | null {
   return branch === undefined ? null : `refs/heads/${branch}`;
 }
 
-function commitPayload(commit: HeadCommit, site: Site): JsonObject {
+function commitPayload(
+  commit: HeadCommit,
+  htmlUrl: string,
+  usernameOf: (email: string) => string | undefined,
+  distinct: boolean,
+): JsonObject {
   return {
     id: commit.id,
     tree_id: commit.treeId,
-    distinct: true,
+    distinct,
     message: commit.message,
     // The committer's date: when the commit took its present form (a rebase or amend moves it).
     timestamp: commit.committer.date,
-    url: `${site.htmlUrl}/commit/${commit.id}`,
-    author: personPayload(commit.author, site),
-    committer: personPayload(commit.committer, site),
+    url: `${htmlUrl}/commit/${commit.id}`,
+    author: personPayload(commit.author, usernameOf),
+    committer: personPayload(commit.committer, usernameOf),
     added: [...commit.files.added],
     removed: [...commit.files.removed],
     modified: [...commit.files.modified],
   };
 }
 
-/** GitHub adds `username` when the email belongs to an account; locally, when we can tell whose it is. */
-function personPayload(person: CommitSignature, site: Site): JsonObject {
-  const user = site.state.user;
-  const username =
-    loginFromEmail(person.email) ??
-    (person.email !== "" && person.email === user.email ? user.login : undefined);
+/** GitHub adds `username` when the email belongs to an account. */
+function personPayload(
+  person: CommitSignature,
+  usernameOf: (email: string) => string | undefined,
+): JsonObject {
+  const username = loginFromEmail(person.email) ?? usernameOf(person.email);
   return { name: person.name, email: person.email, ...(username === undefined ? {} : { username }) };
 }
 
 function pullRequestPayload(state: RepositoryState, site: Site, options: EventPayloadOptions): JsonObject {
   const number = options.pullRequestNumber ?? 1;
   const action = options.action ?? "opened";
-  const repo = repositoryPayload(site, false);
+  const repo = repositoryPayload(site.repository, site.serverUrl, false);
   const owner = userPayload(state.owner, site.serverUrl, site.apiUrl);
   const message = state.headCommit?.message ?? "";
   const newline = message.indexOf("\n");
@@ -321,7 +422,7 @@ function pullRequestPayload(state: RepositoryState, site: Site, options: EventPa
 
 function workflowRunPayload(state: RepositoryState, site: Site, options: EventPayloadOptions): JsonObject {
   const run = options.workflowRun ?? {};
-  const repo = repositoryPayload(site, false);
+  const repo = repositoryPayload(site.repository, site.serverUrl, false);
   const id = run.id ?? 1;
   const path = run.path ?? "";
   const workflowId = placeholderId(`${site.fullName}/${path}`);

@@ -4,7 +4,7 @@
  * workflows the event starts, and runs each with the same RunEngine the server drives.
  */
 import { availableParallelism, homedir, tmpdir } from "node:os";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { error } from "../diagnostic.js";
 import type { Diagnostic } from "../diagnostic.js";
@@ -18,6 +18,7 @@ import type { JobAssignment, JobOutcome } from "../engine/run-engine.js";
 import type { JsonObject } from "../expressions/contexts.js";
 import { HostActionSteps } from "../runner/action-steps.js";
 import { runJob } from "../runner/job-runner.js";
+import { StepFilePool, stepFilesFolder } from "../runner/step-io.js";
 import { resolveCalls } from "../workflow/calls.js";
 import type { CallTree } from "../workflow/calls.js";
 import { loadWorkflowFiles, localCallResolver } from "../workflow/discover.js";
@@ -31,7 +32,7 @@ import { buildGithubContext } from "../engine/github-context.js";
 import { FileArtifactStore } from "./artifact-store.js";
 import { FileCacheStore } from "./cache-store.js";
 import { FileRunRecordStore } from "./run-record-store.js";
-import { WorkspaceSource } from "./workspace.js";
+import { removeFolder, WorkspaceSource } from "./workspace.js";
 import { DryRunExecutor } from "./dry-run.js";
 
 export interface LocalRunOptions {
@@ -70,22 +71,36 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const workspaces =
     options.bind || options.dryRun
       ? undefined
-      : reading.then((state) => WorkspaceSource.prepare(options.root, state.isGitRepository));
+      : WorkspaceSource.prepare(
+          options.root,
+          reading.then((state) => state.isGitRepository),
+        );
   workspaces?.catch(() => undefined); // a failure is reported by each job that needs a workspace
-  try {
-    return await runLoaded(options, reading, workspaces);
-  } finally {
-    await workspaces?.then(
-      (source) => source.dispose(),
-      () => undefined,
+  // What a finished workflow run leaves behind (its record to close, its folders) is removed
+  // while the next one runs; at the end, together with the workspaces' source.
+  const cleanups: Promise<void>[] = [];
+  const ended = await runLoaded(options, reading, workspaces, cleanups).then(
+    (result) => ({ ok: true as const, result }),
+    (cause: unknown) => ({ ok: false as const, cause }),
+  );
+  if (workspaces)
+    cleanups.push(
+      workspaces.then(
+        (source) => source.dispose(),
+        () => undefined,
+      ),
     );
-  }
+  const failed = (await Promise.allSettled(cleanups)).find((r) => r.status === "rejected");
+  if (!ended.ok) throw ended.cause;
+  if (failed) throw failed.reason;
+  return ended.result;
 }
 
 async function runLoaded(
   options: LocalRunOptions,
   reading: Promise<RepositoryState>,
   workspaces: Promise<WorkspaceSource> | undefined,
+  cleanups: Promise<void>[],
 ): Promise<LocalRunResult> {
   const loaded = await loadWorkflowFiles(options.root, options.workflowPaths);
   if (loaded.errors.length > 0) return { kind: "invalid", errors: loaded.errors };
@@ -140,6 +155,7 @@ async function runLoaded(
       caches,
       slots,
       workspaces,
+      cleanups,
     });
     if (result.kind === "invalid") return result;
     if (result.conclusion === "cancelled") conclusion = "cancelled";
@@ -155,6 +171,8 @@ interface RunServices {
   readonly slots: Slots;
   /** What each job's workspace is copied from (none with --bind or a dry run). */
   readonly workspaces: Promise<WorkspaceSource> | undefined;
+  /** Where a finished workflow run puts the removal of what it leaves behind. */
+  readonly cleanups: Promise<void>[];
 }
 
 async function runWorkflow(
@@ -244,9 +262,13 @@ async function runWorkflow(
         }),
       });
   const conclusion = await orchestrateRun({ engine, executor, emit, signal: options.signal });
-  await recorder.close();
-  if (executor instanceof LocalJobExecutor) await executor.removals();
-  await rm(runTemp, { recursive: true, force: true });
+  // The record is closed while the job folders go: neither waits for the other.
+  const removing = (executor instanceof LocalJobExecutor ? executor.removals() : Promise.resolve()).then(() =>
+    removeFolder(runTemp),
+  );
+  const cleanup = Promise.all([recorder.close(), removing]).then(() => undefined);
+  cleanup.catch(() => undefined); // reported once every cleanup settled (see runLocally)
+  services.cleanups.push(cleanup);
   return { kind: "ran", conclusion };
 }
 
@@ -269,8 +291,16 @@ interface LocalExecutorOptions {
 class LocalJobExecutor implements JobExecutor {
   /** Job folders being removed: a job's folder goes once it ended, without holding up the next job. */
   private readonly removing = new Set<Promise<void>>();
+  /** The steps' environment files, shared by the run's jobs (kept in the run's folder). */
+  private readonly stepFiles: StepFilePool;
+  /** Conveyor's own environment, read once: each read of process.env asks the C++ side. */
+  private readonly hostEnv: Readonly<Record<string, string>> = Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 
-  constructor(private readonly options: LocalExecutorOptions) {}
+  constructor(private readonly options: LocalExecutorOptions) {
+    this.stepFiles = new StepFilePool(join(options.runTemp, "step-files"));
+  }
 
   /** Settles once every job folder that is being removed is gone. */
   async removals(): Promise<void> {
@@ -283,13 +313,11 @@ class LocalJobExecutor implements JobExecutor {
     const jobDir = join(options.runTemp, assignment.id.replace(/[^A-Za-z0-9_.-]/g, "_"));
     try {
       const workspace = options.bind ? options.root : join(jobDir, "workspace");
-      if (!options.bind) {
-        const source = await options.workspaces;
-        if (!source) throw new Error("no workspace source was prepared (a bug in Conveyor)");
-        await source.copyTo(workspace);
-      }
-      const hostEnv: Record<string, string> = {};
-      for (const [k, v] of Object.entries(process.env)) if (v !== undefined) hostEnv[k] = v;
+      const runnerTemp = join(jobDir, "temp");
+      const source = options.bind ? undefined : await options.workspaces;
+      if (!options.bind && !source) throw new Error("no workspace source was prepared (a bug in Conveyor)");
+      // The job's temporary folders are made alongside the workspace's copy, off this thread.
+      await Promise.all([mkdir(stepFilesFolder(runnerTemp), { recursive: true }), source?.copyTo(workspace)]);
       return await runJob(assignment, {
         run: {
           runId: options.runId,
@@ -299,19 +327,20 @@ class LocalJobExecutor implements JobExecutor {
         },
         workspace,
         workspaceHoldsRepository: true,
-        runnerTemp: join(jobDir, "temp"),
+        runnerTemp,
         toolCache: join(homedir(), ".cache", "conveyor", "tool-cache"),
         eventPath: options.eventPath,
-        hostEnv,
+        hostEnv: this.hostEnv,
         extraEnv: options.extraEnv,
         actions: options.actions,
+        stepFiles: this.stepFiles,
         emit: options.emit,
         signal,
       });
     } finally {
       release();
       if (!options.bind) {
-        const removal: Promise<void> = rm(jobDir, { recursive: true, force: true })
+        const removal: Promise<void> = removeFolder(jobDir)
           .catch(() => undefined)
           .then(() => void this.removing.delete(removal));
         this.removing.add(removal);

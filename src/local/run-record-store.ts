@@ -19,7 +19,7 @@
 import { Buffer } from "node:buffer";
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, createReadStream, existsSync, fsyncSync, openSync, writeSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { RunConclusion, RunEvent } from "../engine/events.js";
@@ -41,14 +41,16 @@ export class FileRunRecordStore implements RunRecordStore {
   async startRun(run: NewRun): Promise<{ runId: string; runNumber: number; recorder: RunRecorder }> {
     const runs = join(this.root, "runs");
     await mkdir(runs, { recursive: true });
-    // Records are local state, never something to commit.
-    await writeFile(join(this.root, ".gitignore"), "*\n", { flag: "wx" }).catch(() => undefined);
     const started = this.now();
-    const runId = await createRunDirectory(runs, started);
-    const runNumber = await allocateRunNumber(
-      join(this.root, "run-numbers", workflowKey(run.workflowPath)),
-      runId,
-    );
+    const numbers = join(this.root, "run-numbers", workflowKey(run.workflowPath));
+    // Made at once, as none needs another: the run's folder, the numbers' folder, and the ignore
+    // file (records are local state, never something to commit).
+    const [runId] = await Promise.all([
+      createRunDirectory(runs, started),
+      mkdir(numbers, { recursive: true }),
+      writeFile(join(this.root, ".gitignore"), "*\n", { flag: "wx" }).catch(() => undefined),
+    ]);
+    const runNumber = await allocateRunNumber(numbers, runId);
     const summary: RunRecordSummary = {
       runId,
       runNumber,
@@ -103,16 +105,16 @@ async function createRunDirectory(runs: string, at: Date): Promise<string> {
   }
 }
 
-/** Next free number for one workflow: the highest taken plus one, retried upwards on a clash. */
+/**
+ * Next free number for one workflow (its folder exists): the highest taken plus one, retried
+ * upwards on a clash.
+ */
 async function allocateRunNumber(directory: string, runId: string): Promise<number> {
-  await mkdir(directory, { recursive: true });
   const taken = await readdir(directory);
   let number = taken.reduce((max, name) => (/^\d+$/.test(name) ? Math.max(max, Number(name)) : max), 0) + 1;
   for (;;) {
     try {
-      const handle = await open(join(directory, String(number)), "wx");
-      await handle.writeFile(runId + "\n");
-      await handle.close();
+      await writeFile(join(directory, String(number)), runId + "\n", { flag: "wx" });
       return number;
     } catch (e) {
       if (errorCode(e) !== "EEXIST") throw e;

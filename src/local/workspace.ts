@@ -10,7 +10,19 @@
  * files, as they are when the job starts.
  */
 import { execFile } from "node:child_process";
-import { copyFile, lstat, mkdir, mkdtemp, readdir, readlink, rm, symlink } from "node:fs/promises";
+import {
+  copyFile,
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readlink,
+  rm,
+  rmdir,
+  symlink,
+  unlink,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -30,6 +42,13 @@ const CLONE_AND_LIST = [
   'exec git -C "$1" ls-files -z --cached --others --exclude-standard',
 ].join(" && ");
 
+interface RepositoryClone {
+  readonly folder: string;
+  /** The clone's `.git`: its folders, parents first (git needs `refs/` even when empty), and files. */
+  readonly gitFolders: readonly string[];
+  readonly gitFiles: readonly string[];
+}
+
 /** What every job's workspace of a run is made from. */
 export class WorkspaceSource {
   private constructor(
@@ -37,25 +56,36 @@ export class WorkspaceSource {
     /** The files to copy from the working tree, repository-relative. */
     private readonly files: readonly string[],
     /** A clone whose `.git` each workspace gets a copy of; undefined outside a git repository. */
-    private readonly clone?: {
-      readonly folder: string;
-      /** The clone's `.git`: its folders (git needs `refs/` even when empty) and files. */
-      readonly gitFolders: readonly string[];
-      readonly gitFiles: readonly string[];
-    },
+    private readonly clone?: RepositoryClone,
   ) {}
 
-  /** Clones the repository (once) and lists its files; `dispose()` removes the clone. */
-  static async prepare(repositoryRoot: string, isGitRepository: boolean): Promise<WorkspaceSource> {
-    if (!isGitRepository) return new WorkspaceSource(repositoryRoot, await listTree(repositoryRoot));
+  /**
+   * Clones the repository (once) and lists its files; `dispose()` removes the clone. The clone
+   * starts at once, before `isGitRepository` is known (most runs are in a repository), so that it
+   * runs alongside the reading of the repository's state instead of after it.
+   */
+  static async prepare(
+    repositoryRoot: string,
+    isGitRepository: boolean | Promise<boolean>,
+  ): Promise<WorkspaceSource> {
+    if (isGitRepository === false) {
+      return new WorkspaceSource(repositoryRoot, await listTree(repositoryRoot));
+    }
     const folder = await mkdtemp(join(tmpdir(), "conveyor-clone-"));
+    const cloning = cloneAndList(repositoryRoot, join(folder, "repository"));
     try {
-      const listed = await cloneAndList(repositoryRoot, join(folder, "repository"));
+      if (!(await isGitRepository)) {
+        await cloning.catch(() => undefined); // the expected failure: there is nothing to clone
+        await removeFolder(folder);
+        return new WorkspaceSource(repositoryRoot, await listTree(repositoryRoot));
+      }
+      const listed = await cloning;
       const gitFolders: string[] = [];
       const gitFiles = await listTree(join(folder, "repository", ".git"), false, gitFolders);
       return new WorkspaceSource(repositoryRoot, listed, { folder, gitFolders, gitFiles });
     } catch (e) {
-      await rm(folder, { recursive: true, force: true });
+      await cloning.catch(() => undefined);
+      await removeFolder(folder);
       throw e;
     }
   }
@@ -63,19 +93,90 @@ export class WorkspaceSource {
   /** Fills `target` (created if needed) with a copy of the working tree and its own repository. */
   async copyTo(target: string): Promise<void> {
     await mkdir(target, { recursive: true });
-    const jobs = [copyFiles(this.repositoryRoot, target, this.files)];
-    if (this.clone) {
-      const { folder, gitFolders, gitFiles } = this.clone;
-      const git = join(target, ".git");
-      await Promise.all(gitFolders.map((relative) => mkdir(join(git, relative), { recursive: true })));
-      jobs.push(copyFiles(join(folder, "repository", ".git"), git, gitFiles));
-    }
-    await Promise.all(jobs);
+    const copies = [copyFiles(this.repositoryRoot, target, this.files)];
+    if (this.clone) copies.push(copyRepository(this.clone, join(target, ".git")));
+    await Promise.all(copies);
   }
 
   async dispose(): Promise<void> {
-    if (this.clone) await rm(this.clone.folder, { recursive: true, force: true });
+    if (this.clone) await removeFolder(this.clone.folder);
   }
+}
+
+/**
+ * The clone's `.git` into `git`. Its folders and files are known (a fresh clone has no symbolic
+ * links and nothing changes it), so folders are made level by level, each once, and files copied
+ * without looking at them first.
+ */
+async function copyRepository(clone: RepositoryClone, git: string): Promise<void> {
+  await mkdir(git, { recursive: true });
+  const levels: string[][] = [];
+  for (const folder of clone.gitFolders) (levels[folder.split("/").length - 1] ??= []).push(folder);
+  for (const level of levels) await Promise.all(level.map((folder) => makeFolder(join(git, folder))));
+  const from = join(clone.folder, "repository", ".git");
+  await inParallel(clone.gitFiles, async (file) => {
+    const source = join(from, file);
+    const destination = join(git, file);
+    if (isInertTemplateFile(file)) {
+      // A link costs no new file; on a file system without links, a copy.
+      await link(source, destination).catch(() => copyFile(source, destination));
+    } else await copyFile(source, destination);
+  });
+}
+
+/**
+ * Files git copies from its template that it never runs, reads or writes: the sample hooks and
+ * the description. Each workspace links the clone's instead of copying them: a third of the
+ * files of a workspace's `.git`, and new files are the dearest part of making one.
+ */
+function isInertTemplateFile(file: string): boolean {
+  return (file.startsWith("hooks/") && file.endsWith(".sample")) || file === "description";
+}
+
+/** Removes a folder and everything in it; a folder already gone is fine. */
+export async function removeFolder(path: string): Promise<void> {
+  try {
+    await removeTree(path);
+  } catch {
+    // What the quick way cannot remove (on a file system whose listings do not tell folders from
+    // files, say): the thorough way, which looks at each entry.
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+/** Entries are removed by the type their folder listing gives: no look at each before removing it. */
+async function removeTree(path: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(path, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw e;
+  }
+  await Promise.all(
+    entries.map((entry) => {
+      const child = join(path, entry.name);
+      return entry.isDirectory() ? removeTree(child) : unlink(child);
+    }),
+  );
+  await rmdir(path);
+}
+
+async function makeFolder(path: string): Promise<void> {
+  try {
+    await mkdir(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  }
+}
+
+/** Runs `work` on every item, at most 16 at a time. */
+async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(16, items.length) }, worker));
 }
 
 /** One workspace, made directly (a checkout into another path, a submodule). */
@@ -106,24 +207,19 @@ async function cloneAndList(repositoryRoot: string, target: string): Promise<str
 /** Copies files (keeping modes and symlinks), a bounded number at a time; deleted ones are skipped. */
 async function copyFiles(from: string, to: string, files: readonly string[]): Promise<void> {
   const made = new Set<string>();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const file = files[next++] as string;
-      const source = join(from, file);
-      const destination = join(to, file);
-      const info = await lstat(source).catch(() => undefined);
-      if (!info) continue; // deleted in the working tree
-      const parent = dirname(destination);
-      if (!made.has(parent)) {
-        await mkdir(parent, { recursive: true });
-        made.add(parent);
-      }
-      if (info.isSymbolicLink()) await symlink(await readlink(source), destination).catch(() => undefined);
-      else if (info.isFile()) await copyFile(source, destination);
+  await inParallel(files, async (file) => {
+    const source = join(from, file);
+    const destination = join(to, file);
+    const info = await lstat(source).catch(() => undefined);
+    if (!info) return; // deleted in the working tree
+    const parent = dirname(destination);
+    if (!made.has(parent)) {
+      await mkdir(parent, { recursive: true });
+      made.add(parent);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, files.length) }, worker));
+    if (info.isSymbolicLink()) await symlink(await readlink(source), destination).catch(() => undefined);
+    else if (info.isFile()) await copyFile(source, destination);
+  });
 }
 
 /**

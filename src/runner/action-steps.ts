@@ -243,6 +243,7 @@ export class HostActionSteps implements ActionSteps {
         ...inputVariables,
         ...actionVariables,
         ...stateVariables,
+        ...job.actionsRuntimeVariables(),
       }),
       onLine: (line, stream) => record.io.onLine(line, stream),
       onStarted: (group) => job.trackProcessGroup(group),
@@ -361,7 +362,7 @@ export class HostActionSteps implements ActionSteps {
       workspace: job.host.workspace,
       runnerTemp: job.host.runnerTemp,
       toolCache: job.host.toolCache,
-      env: job.processEnvironment(envContext, io),
+      env: job.processEnvironment(envContext, io, job.actionsRuntimeVariables()),
       run: {
         repositoryRoot: job.host.run.repositoryRoot,
         repository: String(github.repository ?? ""),

@@ -28,7 +28,7 @@ import { killProcessGroup } from "./process.js";
 import { SecretMasker } from "./masker.js";
 import { composePath, addToPrependPath } from "./env-files.js";
 import type { StepEffects } from "./step-io.js";
-import { StepIO } from "./step-io.js";
+import { StepFilePool, StepIO } from "./step-io.js";
 import type { Annotation as CommandAnnotation } from "./workflow-commands.js";
 import { runScriptStep } from "./script-step.js";
 import type { ActionSteps } from "./action-steps.js";
@@ -61,6 +61,17 @@ export interface JobHost {
   readonly extraEnv?: Readonly<Record<string, string>>;
   /** How `uses:` steps run (built-in, JavaScript, composite actions). */
   readonly actions: ActionSteps;
+  /** Environment files the run's jobs share (see StepFilePool); by default each job makes its own. */
+  readonly stepFiles?: StepFilePool;
+  /**
+   * The server's services for actions (artifacts, caches) on a server runner: given to JavaScript
+   * actions and built-in actions only, as GitHub's runner gives them; the token is masked everywhere.
+   */
+  readonly actionsRuntime?: {
+    readonly token: string;
+    readonly resultsUrl: string;
+    readonly cacheUrl: string;
+  };
   readonly emit: RunEventSink;
   /** Aborted when the run is cancelled. */
   readonly signal: AbortSignal;
@@ -135,6 +146,8 @@ export class JobExecution {
   private workflowEnv: Record<string, string> = {};
   private jobEnv: Record<string, string> = {};
   private readonly processGroups = new Set<number>();
+  /** The steps' environment files, reused from step to step. */
+  private readonly stepFiles: StepFilePool;
   private readonly postSteps: PostStep[] = [];
   /** What each action's pre step saved with GITHUB_STATE, for its main and post steps. */
   private readonly actionStates = new Map<StepDefinition, Record<string, string>>();
@@ -147,6 +160,8 @@ export class JobExecution {
   private defaults: { shell?: string; workingDirectory?: string } = {};
   /** The github context as this job sees it (github.job and github.workspace filled in). */
   readonly github: GithubContext;
+  /** GITHUB_* and RUNNER_* as every step of the job sees them (see processEnvironment). */
+  private jobVariables: Record<string, string> | undefined;
   private readonly hashFiles: FunctionDefinition;
 
   constructor(
@@ -158,8 +173,10 @@ export class JobExecution {
       workspace: host.workspace,
     });
     this.hashFiles = hashFilesFunction(host.workspace);
+    this.stepFiles = new StepFilePool(undefined, host.stepFiles);
     const secrets = assignment.contexts.secrets ?? {};
     for (const value of Object.values(secrets)) if (typeof value === "string") this.masker.add(value);
+    if (host.actionsRuntime) this.masker.add(host.actionsRuntime.token);
     this.debug = isTrue(secrets.ACTIONS_STEP_DEBUG) || isTrue(assignment.contexts.vars?.ACTIONS_STEP_DEBUG);
   }
 
@@ -208,6 +225,7 @@ export class JobExecution {
       if (timer) clearTimeout(timer);
       host.signal.removeEventListener("abort", onCancel);
       for (const group of this.processGroups) killProcessGroup(group);
+      this.stepFiles.dispose();
     }
     host.emit({
       type: "job-finished",
@@ -447,6 +465,7 @@ export class JobExecution {
       masker: this.masker,
       debug: this.debug,
       allowUnsecureCommands: false,
+      files: this.stepFiles,
       sink: {
         line: (text, kind, stream) => this.emitLine(number, text, kind, stream),
         annotation: (annotation) => this.emitAnnotation(number, annotation),
@@ -665,7 +684,8 @@ export class JobExecution {
     extra: Record<string, string> = {},
   ): Record<string, string> {
     const host = this.host;
-    const runnerVariables: Record<string, string> = {
+    // The job's own variables are the same for every step: made once.
+    this.jobVariables ??= {
       ...githubEnvironmentVariables(this.github),
       GITHUB_EVENT_PATH: host.eventPath,
       RUNNER_NAME: "conveyor",
@@ -676,12 +696,27 @@ export class JobExecution {
       RUNNER_WORKSPACE: dirname(host.workspace),
       RUNNER_ENVIRONMENT: "self-hosted",
       ...(this.debug ? { RUNNER_DEBUG: "1" } : {}),
+    };
+    const merged: Record<string, string> = {
+      ...host.hostEnv,
+      ...envContext,
+      ...this.jobVariables,
       ...io.fileVariables,
       ...extra,
     };
-    const merged: Record<string, string> = { ...host.hostEnv, ...envContext, ...runnerVariables };
     merged.PATH = composePath(this.prependPath, envContext.PATH ?? host.hostEnv.PATH ?? "");
     return merged;
+  }
+
+  /** ACTIONS_RUNTIME_TOKEN, ACTIONS_RESULTS_URL, ACTIONS_CACHE_URL for an action's process; none without a server. */
+  actionsRuntimeVariables(): Record<string, string> {
+    const runtime = this.host.actionsRuntime;
+    if (!runtime) return {};
+    return {
+      ACTIONS_RUNTIME_TOKEN: runtime.token,
+      ACTIONS_RESULTS_URL: runtime.resultsUrl,
+      ACTIONS_CACHE_URL: runtime.cacheUrl,
+    };
   }
 
   trackProcessGroup(group: number): void {

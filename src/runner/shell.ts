@@ -157,11 +157,12 @@ export function findProgram(program: string, path: string): string | undefined {
           .map((dir) => join(dir, program));
   for (const candidate of candidates) {
     try {
-      if (!statSync(candidate).isFile()) continue;
+      // Most PATH entries lack the program: asking without an exception keeps a lookup cheap.
+      if (!statSync(candidate, { throwIfNoEntry: false })?.isFile()) continue;
       accessSync(candidate, constants.X_OK);
       return candidate;
     } catch {
-      // not here
+      // not here (not a folder, or not executable)
     }
   }
   return undefined;

@@ -4,8 +4,8 @@
  * commands in its output, and masking of everything it prints.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, relative } from "node:path";
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync } from "node:fs";
+import { dirname, isAbsolute, join, relative } from "node:path";
 import type { Diagnostic } from "../diagnostic.js";
 import type { AnnotationLevel, LogKind } from "../engine/events.js";
 import { parseEnvFile, parsePathFile } from "./env-files.js";
@@ -42,6 +42,64 @@ export interface StepIOOptions {
   /** ACTIONS_STEP_DEBUG: debug lines are shown and commands echoed. */
   readonly debug: boolean;
   readonly allowUnsecureCommands: boolean;
+  /** Where the files come from and go back to; without one, each is created and removed. */
+  readonly files?: StepFilePool;
+}
+
+/**
+ * The environment files of steps. Every step gets a fresh set under names of its own, but the
+ * files themselves are reused: a file a step left empty is renamed for a later step. Creating a
+ * file (an inode to allocate) and removing it are the costliest file-system work of a step; a
+ * rename is neither. A file a step wrote to is removed, never handed on.
+ *
+ * A job has a pool of its own. A run can lend its jobs a shared one (`JobHost.stepFiles`), kept
+ * in a folder of its own: a job takes from it what it lacks and returns its files when it ends.
+ */
+export class StepFilePool {
+  private readonly spare: string[] = [];
+  private kept = 0;
+
+  /**
+   * @param home where the files wait between jobs (a pool shared by jobs); a job's own pool
+   *   leaves them where its last step had them.
+   * @param lender the pool to take from when this one is empty, and to return files to.
+   */
+  constructor(
+    private readonly home?: string,
+    private readonly lender?: StepFilePool,
+  ) {}
+
+  /** An empty file at `path`. */
+  take(path: string): void {
+    const spare = this.spare.pop();
+    if (spare !== undefined && moveFile(spare, path)) return;
+    if (this.lender) this.lender.take(path);
+    else createEmptyFile(path);
+  }
+
+  /** A file its step is done with. */
+  give(path: string, empty: boolean): void {
+    if (!empty) removeFile(path);
+    else if (this.home === undefined) this.spare.push(path);
+    else {
+      const kept = join(this.home, String(this.kept++));
+      if (moveFile(path, kept)) this.spare.push(kept);
+      else removeFile(path);
+    }
+  }
+
+  /** The job ended: its files go back to the lender, or are removed. */
+  dispose(): void {
+    for (const path of this.spare.splice(0)) {
+      if (this.lender) this.lender.give(path, true);
+      else removeFile(path);
+    }
+  }
+}
+
+/** The folder of a step's environment files, in the job's temporary folder (as the runner has it). */
+export function stepFilesFolder(tempDirectory: string): string {
+  return join(tempDirectory, "_runner_file_commands");
 }
 
 const FILE_NAMES: Record<
@@ -66,13 +124,13 @@ export class StepIO {
   private failed = false;
 
   constructor(private readonly options: StepIOOptions) {
-    const directory = join(options.tempDirectory, "_runner_file_commands");
-    mkdirSync(directory, { recursive: true });
+    const directory = stepFilesFolder(options.tempDirectory);
     const id = randomUUID();
     const files = {} as Record<keyof typeof FILE_NAMES, string>;
     for (const [variable, prefix] of Object.entries(FILE_NAMES) as [keyof typeof FILE_NAMES, string][]) {
       files[variable] = join(directory, `${prefix}_${id}`);
-      writeFileSync(files[variable], "");
+      if (options.files) options.files.take(files[variable]);
+      else createEmptyFile(files[variable]);
     }
     this.fileVariables = files;
     this.processor = new WorkflowCommandProcessor({
@@ -187,9 +245,18 @@ export class StepIO {
 
   /** Reads the environment files once the step's process ended, and removes them. */
   finish(): StepEffects {
+    /** The files left as they were given (empty, writable plain files): later steps can have them. */
+    const untouched = new Set<string>();
     const read = (variable: keyof typeof FILE_NAMES): string => {
+      const path = this.fileVariables[variable];
       try {
-        return readFileSync(this.fileVariables[variable], "utf8");
+        // Most steps write none of the files: one look instead of a whole read for each.
+        const info = lstatSync(path, { throwIfNoEntry: false });
+        if (info?.isFile() && info.size === 0 && (info.mode & 0o600) === 0o600) {
+          untouched.add(path);
+          return "";
+        }
+        return readFileSync(path, "utf8");
       } catch {
         return "";
       }
@@ -214,7 +281,10 @@ export class StepIO {
       summary = Buffer.from(summary).subarray(0, MAX_STEP_SUMMARY_BYTES).toString("utf8");
     }
     for (const e of fileErrors) this.annotateDiagnostic("error", e);
-    for (const path of Object.values(this.fileVariables)) rmSync(path, { force: true });
+    for (const path of Object.values(this.fileVariables)) {
+      if (this.options.files) this.options.files.give(path, untouched.has(path));
+      else removeFile(path);
+    }
     return {
       outputs: this.outputs,
       state: this.state,
@@ -228,6 +298,47 @@ export class StepIO {
   private annotateDiagnostic(level: AnnotationLevel, d: Diagnostic): void {
     const where = d.location ? `${d.location.file} line ${d.location.line}: ` : "";
     this.annotate({ level, message: `${where}${d.message}` });
+  }
+}
+
+/**
+ * Creates (or empties) a file. The folder is made only when missing: once per job, or again after
+ * a step removed it, instead of asking for it before every file.
+ */
+function createEmptyFile(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, "w");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openSync(path, "w");
+  }
+  closeSync(fd);
+}
+
+/** Renames `from` to `to`, making `to`'s folder when missing; false when `from` is gone. */
+function moveFile(from: string, to: string): boolean {
+  try {
+    renameSync(from, to);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") return false;
+  }
+  try {
+    mkdirSync(dirname(to), { recursive: true });
+    renameSync(from, to);
+    return true;
+  } catch {
+    return false; // the file itself is gone (a step cleared the temporary folder)
+  }
+}
+
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone (the step removed it), or not a file any more: nothing of ours to remove.
   }
 }
 

@@ -116,18 +116,41 @@ export async function loadWorkflowFiles(
  * downloaded here; the error says how to make one available.
  */
 export function localCallResolver(root: string): CallResolver {
+  return callResolver(async (path) => {
+    const source = await readWorkflowSource(root, path);
+    return source.ok ? source.value : undefined;
+  });
+}
+
+/**
+ * Resolves `jobs.<id>.uses` against workflow files already read (a run's files, as the server
+ * stores them), keyed by repository-relative path.
+ */
+export function fileMapCallResolver(files: Readonly<Record<string, string>>): CallResolver {
+  return callResolver((path) =>
+    Promise.resolve(
+      Object.hasOwn(files, path) ? { path, bytes: Buffer.from(files[path] as string) } : undefined,
+    ),
+  );
+}
+
+/** A resolver reading local reusable workflows (`./path`) with `read`, each once. */
+function callResolver(read: (path: string) => Promise<WorkflowSource | undefined>): CallResolver {
   const cache = new Map<string, Promise<Result<Workflow>>>();
   return (ref) => {
     let pending = cache.get(ref);
     if (!pending) {
-      pending = resolveCall(root, ref);
+      pending = resolveCall(ref, read);
       cache.set(ref, pending);
     }
     return pending;
   };
 }
 
-async function resolveCall(root: string, ref: string): Promise<Result<Workflow>> {
+async function resolveCall(
+  ref: string,
+  read: (path: string) => Promise<WorkflowSource | undefined>,
+): Promise<Result<Workflow>> {
   if (!ref.startsWith("./")) {
     return failed([
       fileError(
@@ -137,9 +160,9 @@ async function resolveCall(root: string, ref: string): Promise<Result<Workflow>>
     ]);
   }
   const path = ref.slice(2);
-  const source = await readWorkflowSource(root, path);
-  if (!source.ok) {
+  const source = await read(path);
+  if (!source) {
     return failed([fileError(path, `the reusable workflow ${ref} does not exist in this repository.`)]);
   }
-  return loadWorkflow(source.value);
+  return loadWorkflow(source);
 }

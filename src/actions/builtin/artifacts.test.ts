@@ -9,7 +9,8 @@ import { contentDigest, listFiles } from "./file-tree.js";
 import { recordingContext } from "./test-context.js";
 import type { RecordingContext } from "./test-context.js";
 import type { BuiltinAction } from "./types.js";
-import { artifactNameProblem, commonAncestor, uploadArtifactAction, uploadRoot } from "./upload-artifact.js";
+import { artifactNameProblem } from "./artifact-names.js";
+import { commonAncestor, uploadArtifactAction, uploadRoot } from "./upload-artifact.js";
 
 let base: string;
 let workspace: string;

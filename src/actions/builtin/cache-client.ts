@@ -7,26 +7,20 @@
  * validated as the toolkit does (at most 10 keys, 512 characters, no commas).
  *
  * The version scoping entries is computed like the toolkit's `getCacheVersion`: SHA-256 of the
- * path lines as written, the archive format, `windows-only` on Windows without
- * `enableCrossOsArchive`, and the salt `1.0`, joined by `|`. Entries here are folders, not tar
- * archives, so the format component is `conveyor-files` where the toolkit puts `zstd-without-long`
- * (or nothing for gzip): GitHub's versions and Conveyor's never collide.
- *
- * An entry's content is `manifest.json` (the saved paths) and `files/`, where each saved path sits
- * under `workspace/`, `home/` or `root/` depending on where it was: entries restore into another
- * workspace or home folder, as tar's workspace-relative paths do on GitHub.
+ * path lines as written, the store's archive format, `windows-only` on Windows without
+ * `enableCrossOsArchive`, and the salt `1.0`, joined by `|`. The format is the store's: `conveyor
+ * run` keeps folders (`conveyor-files`, which no toolkit version collides with); on a server runner
+ * entries are the toolkit's own tar archives (`zstd-without-long` or `gzip`), so they are shared
+ * with actions that use `@actions/cache` directly.
  */
 import { createHash } from "node:crypto";
 import { homedir } from "node:os";
-import { join, relative, sep } from "node:path";
-import { mkdir, readFile, writeFile, lstat } from "node:fs/promises";
-import { copyPath } from "./file-tree.js";
-import type { CopyTotals } from "./file-tree.js";
 import { findPaths } from "./glob.js";
 import type { Checked } from "./inputs.js";
 import { checked, refused, messageOf } from "./inputs.js";
-import type { BuiltinContext } from "./types.js";
+import type { BuiltinContext, CacheLocations, CacheSize } from "./types.js";
 
+/** The format of `conveyor run`'s folder entries. */
 export const CACHE_FORMAT = "conveyor-files";
 const VERSION_SALT = "1.0";
 const MAX_KEYS = 10;
@@ -36,8 +30,9 @@ export function cacheVersion(
   paths: readonly string[],
   enableCrossOsArchive: boolean,
   platform: NodeJS.Platform = process.platform,
+  format: string = CACHE_FORMAT,
 ): string {
-  const components = [...paths, CACHE_FORMAT];
+  const components = [...paths, format];
   if (platform === "win32" && !enableCrossOsArchive) components.push("windows-only");
   components.push(VERSION_SALT);
   return createHash("sha256").update(components.join("|")).digest("hex");
@@ -77,18 +72,20 @@ export async function restoreCache(
     return refused("Path Validation Error: At least one directory or file path is required");
   const problem = keyProblem([request.primaryKey, ...request.restoreKeys]);
   if (problem) return refused(problem);
-  const version = cacheVersion(request.paths, request.enableCrossOsArchive);
-  const found = await lookup(context, version, request.primaryKey, request.restoreKeys);
+  const version = cacheVersion(
+    request.paths,
+    request.enableCrossOsArchive,
+    process.platform,
+    await context.caches.format(),
+  );
+  const found = await context.caches.lookup([request.primaryKey, ...request.restoreKeys], version);
   if (!found) return checked(undefined);
   if (request.lookupOnly) {
     context.log("Lookup only - skipping download");
     return checked(found.key);
   }
   try {
-    const totals = await restoreEntry(found.directory, locations(context));
-    context.log(
-      `Cache Size: ~${Math.round(totals.bytes / (1024 * 1024))} MB (${totals.bytes} B), ${totals.files} files`,
-    );
+    context.log(sizeLine(await context.caches.restore(found, locations(context))));
     return checked(found.key);
   } catch (cause) {
     // As the toolkit: a cache that cannot be restored is a warning and a miss, not a failure.
@@ -97,19 +94,9 @@ export async function restoreCache(
   }
 }
 
-async function lookup(
-  context: BuiltinContext,
-  version: string,
-  primaryKey: string,
-  restoreKeys: readonly string[],
-): Promise<{ key: string; directory: string } | undefined> {
-  const exact = await context.caches.find(primaryKey, version);
-  if (exact) return { key: primaryKey, directory: exact };
-  for (const prefix of [primaryKey, ...restoreKeys]) {
-    const partial = await context.caches.findByPrefix(prefix, version);
-    if (partial) return partial;
-  }
-  return undefined;
+function sizeLine(size: CacheSize): string {
+  const files = size.files === undefined ? "" : `, ${size.files} files`;
+  return `Cache Size: ~${Math.round(size.bytes / (1024 * 1024))} MB (${size.bytes} B)${files}`;
 }
 
 export type SaveOutcome = "saved" | "exists" | "no-files";
@@ -140,53 +127,15 @@ export async function saveCache(
   if (!found.ok) return refused(found.message);
   const saved = outermost(found.value.paths);
   if (saved.length === 0) return checked("no-files");
-  const version = cacheVersion(paths, enableCrossOsArchive);
-  const directory = await context.caches.reserve(key, version);
-  if (directory === undefined) return checked("exists");
-  try {
-    const totals = await writeEntry(directory, saved, where);
-    await context.caches.commit(key, version);
-    context.log(
-      `Cache Size: ~${Math.round(totals.bytes / (1024 * 1024))} MB (${totals.bytes} B), ${totals.files} files`,
-    );
-    return checked("saved");
-  } catch (cause) {
-    await context.caches.abandon(key, version);
-    throw cause;
-  }
+  const version = cacheVersion(paths, enableCrossOsArchive, process.platform, await context.caches.format());
+  const size = await context.caches.save(key, version, saved, where);
+  if (size === undefined) return checked("exists");
+  context.log(sizeLine(size));
+  return checked("saved");
 }
 
-interface Locations {
-  readonly workspace: string;
-  readonly home: string;
-}
-
-function locations(context: BuiltinContext): Locations {
+function locations(context: BuiltinContext): CacheLocations {
   return { workspace: context.workspace, home: context.env.HOME ?? homedir() };
-}
-
-/** Where a saved path sits in an entry: relative to the workspace, else the home folder, else `/`. */
-export function entryLocation(path: string, where: Locations): string {
-  const inside = (base: string): string | undefined => {
-    const rel = relative(base, path);
-    return rel === "" || (!rel.startsWith("..") && !rel.startsWith(sep)) ? rel : undefined;
-  };
-  const inWorkspace = inside(where.workspace);
-  if (inWorkspace !== undefined) return joinLocation("workspace", inWorkspace);
-  const inHome = inside(where.home);
-  if (inHome !== undefined) return joinLocation("home", inHome);
-  return joinLocation("root", path.slice(1));
-}
-
-/** The path an entry location restores to. */
-export function restoreTarget(location: string, where: Locations): string {
-  const [area, ...rest] = location.split("/");
-  const base = area === "workspace" ? where.workspace : area === "home" ? where.home : "/";
-  return join(base, ...rest);
-}
-
-function joinLocation(area: string, rel: string): string {
-  return rel === "" ? area : `${area}/${rel.split(sep).join("/")}`;
 }
 
 /** Drops paths inside other saved paths: a folder is saved whole. */
@@ -198,41 +147,4 @@ function outermost(paths: readonly string[]): string[] {
       kept.push(path);
   }
   return kept;
-}
-
-async function writeEntry(
-  directory: string,
-  paths: readonly string[],
-  where: Locations,
-): Promise<CopyTotals> {
-  const totals: CopyTotals = { files: 0, bytes: 0 };
-  const saved: string[] = [];
-  for (const path of paths) {
-    if ((await lstat(path).catch(() => undefined)) === undefined) continue;
-    const location = entryLocation(path, where);
-    await copyPath(path, join(directory, "files", location), { dereference: false }, totals);
-    saved.push(location);
-  }
-  await mkdir(directory, { recursive: true });
-  await writeFile(join(directory, "manifest.json"), `${JSON.stringify({ paths: saved }, null, 2)}\n`);
-  return totals;
-}
-
-async function restoreEntry(directory: string, where: Locations): Promise<CopyTotals> {
-  const manifest = JSON.parse(await readFile(join(directory, "manifest.json"), "utf8")) as {
-    paths?: unknown;
-  };
-  const paths = Array.isArray(manifest.paths)
-    ? manifest.paths.filter((p): p is string => typeof p === "string")
-    : [];
-  const totals: CopyTotals = { files: 0, bytes: 0 };
-  for (const location of paths) {
-    await copyPath(
-      join(directory, "files", location),
-      restoreTarget(location, where),
-      { dereference: false },
-      totals,
-    );
-  }
-  return totals;
 }

@@ -10,7 +10,6 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import picomatch from "picomatch";
-import { contentDigest, copyPath } from "./file-tree.js";
 import { failedWith, readInput, readStrictBoolean, SUCCEEDED } from "./inputs.js";
 import type { ArtifactRecord, BuiltinAction, BuiltinContext, BuiltinResult } from "./types.js";
 
@@ -87,16 +86,12 @@ async function download(context: BuiltinContext): Promise<BuiltinResult> {
         `Unable to download artifact(s): Artifact not found for name: ${name}. ` +
           (available.length === 0
             ? "No artifact was uploaded in this run yet: the job that uploads it must finish first (use `needs:`)."
-            : `This run has: ${available.join(", ")}.`),
+            : `This run has: ${available.map((record) => record.name).join(", ")}.`),
       );
     }
     await fetchArtifact(context, record, destination);
   } else {
-    const records: ArtifactRecord[] = [];
-    for (const listed of await context.artifacts.list()) {
-      const record = await context.artifacts.describe(listed);
-      if (record) records.push(record);
-    }
+    const records = await context.artifacts.list();
     const pattern = readInput(context, "pattern");
     const selected = selectArtifacts(records, { pattern, ids });
     if (pattern !== "" || ids.length > 0) {
@@ -123,17 +118,15 @@ async function fetchArtifact(
   record: ArtifactRecord,
   destination: string,
 ): Promise<void> {
-  const source = context.artifacts.artifactDirectory(record.name);
-  // The digest recorded at upload shows files changed in the store since (as the real action warns).
-  const { digest } = await contentDigest(source);
-  if (digest !== record.digest) {
+  const fetched = await context.artifacts.fetch(record, destination);
+  // As the real action: content that changed since the upload is a warning, not a failure.
+  if (!fetched.digestMatches) {
     context.warning(
-      `Artifact '${record.name}' does not match the digest recorded at upload: its files changed in the store.`,
+      `Artifact '${record.name}' does not match the digest recorded at upload: it changed after it was uploaded.`,
     );
   }
-  const totals = await copyPath(source, destination, { dereference: false });
   context.log(
-    `Artifact '${record.name}' (ID: ${record.id}, ${totals.files} files) downloaded to ${destination}`,
+    `Artifact '${record.name}' (ID: ${record.id}, ${fetched.files} files) downloaded to ${destination}`,
   );
 }
 

@@ -27,49 +27,91 @@ export interface ArtifactRecord {
   readonly id: number;
   /** Where the artifact can be looked at: a `file:` URL locally, an HTTP URL on a server. */
   readonly url: string;
-  /** SHA-256 (hex) of the content, upload-artifact's `artifact-digest`. */
+  /** SHA-256 (hex), upload-artifact's `artifact-digest`: of the zip on a server, of the files locally. */
   readonly digest: string;
   readonly size: number;
   readonly createdAt: string;
   readonly expiresAt: string;
 }
 
+/** A file of an upload: where it is on disk, and its `/`-separated path in the artifact. */
+export interface ArtifactFile {
+  readonly source: string;
+  readonly path: string;
+}
+
 export interface PublishArtifactOptions {
   /** Replace an artifact of the same name; without it a second upload of a name is refused. */
   readonly overwrite: boolean;
   readonly retentionDays: number;
-  readonly digest: string;
-  readonly size: number;
+  /** zlib's level, 0 (stored) to 9, for stores that archive; folders ignore it. */
+  readonly compressionLevel: number;
 }
 
-/** Files jobs of one run share: the local stand-in for the artifact service. */
+/** What a download put in place. */
+export interface FetchedArtifact {
+  readonly files: number;
+  /** False when the content no longer matches the digest recorded at upload. */
+  readonly digestMatches: boolean;
+}
+
+/**
+ * Where upload-artifact and download-artifact keep a run's artifacts: folders under `.conveyor/` in
+ * `conveyor run`, the server's artifact service (GitHub's v4 protocol) on a server runner.
+ */
 export interface ArtifactStore {
-  /** The folder holding the files of the artifact `name` of this run (it exists once uploaded). */
-  artifactDirectory(name: string): string;
-  /** Names of this run's artifacts. */
-  list(): Promise<string[]>;
-  /** The record of the artifact `name`, if it was uploaded in this run. */
+  /** This run's artifacts, by name. */
+  list(): Promise<ArtifactRecord[]>;
+  /** The artifact `name` of this run, if it was uploaded. */
   describe(name: string): Promise<ArtifactRecord | undefined>;
-  /** A new private folder to fill with an upload's files, then `publish` (or `discard`). */
-  stage(): Promise<string>;
-  /** Makes a staged folder the artifact `name`, atomically; undefined when the name exists and `overwrite` is false. */
-  publish(name: string, staged: string, options: PublishArtifactOptions): Promise<ArtifactRecord | undefined>;
-  /** Drops a staged folder that will not be published. */
-  discard(staged: string): Promise<void>;
+  /** Uploads `files` as the artifact `name`; undefined when the name exists and `overwrite` is false. */
+  publish(
+    name: string,
+    files: readonly ArtifactFile[],
+    options: PublishArtifactOptions,
+  ): Promise<ArtifactRecord | undefined>;
+  /** Puts the artifact's files into the folder `into` (made when missing), as they were uploaded. */
+  fetch(record: ArtifactRecord, into: string): Promise<FetchedArtifact>;
 }
 
-/** The local stand-in for the cache service: entries by key, shared across runs. */
+/** Where a cache's paths are in a job: saved paths are kept relative to these and restored into them. */
+export interface CacheLocations {
+  readonly workspace: string;
+  readonly home: string;
+}
+
+/** An entry a lookup found. */
+export interface CacheHit {
+  /** The key it was saved under (the primary key, or one a prefix matched). */
+  readonly key: string;
+  /** Where the store finds its content again: a folder locally, a download URL on a server. */
+  readonly location: string;
+}
+
+export interface CacheSize {
+  readonly bytes: number;
+  /** Files, when the store counts them. */
+  readonly files?: number;
+}
+
+/**
+ * Where actions/cache and setup-*'s `cache:` keep entries: folders under `.conveyor/` in
+ * `conveyor run`, the server's cache service on a server runner. Entries are shared across runs.
+ */
 export interface CacheStore {
-  /** The folder of the entry for exactly `key` (and version), if it exists. */
-  find(key: string, version: string): Promise<string | undefined>;
-  /** The newest entry whose key starts with `prefix`. */
-  findByPrefix(prefix: string, version: string): Promise<{ key: string; directory: string } | undefined>;
-  /** Where to write a new entry; undefined when the key exists already (keys are immutable). */
-  reserve(key: string, version: string): Promise<string | undefined>;
-  /** Makes a reserved entry visible. */
-  commit(key: string, version: string): Promise<void>;
-  /** Drops a reservation that will not be committed (the save failed half-way). */
-  abandon(key: string, version: string): Promise<void>;
+  /** What entries are made of; part of each entry's version, so entries of another format never match. */
+  format(): Promise<string>;
+  /** GitHub's lookup: `keys[0]` exactly, then each key in order as a prefix, the newest entry winning. */
+  lookup(keys: readonly string[], version: string): Promise<CacheHit | undefined>;
+  /** Puts an entry's paths back where they were saved from, relative to `where`. */
+  restore(hit: CacheHit, where: CacheLocations): Promise<CacheSize>;
+  /** Saves `paths` (absolute, existing) under `key`; undefined when the key exists (keys are immutable). */
+  save(
+    key: string,
+    version: string,
+    paths: readonly string[],
+    where: CacheLocations,
+  ): Promise<CacheSize | undefined>;
 }
 
 export interface BuiltinContext {

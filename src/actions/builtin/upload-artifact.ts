@@ -6,14 +6,15 @@
  * of the search paths — with a single search path, that path, or its folder when it names the one
  * file uploaded. A name can be uploaded once per run unless `overwrite: true`.
  *
- * Differences, by design: files are stored as they are (no zip), so `compression-level` is checked
- * but has no effect locally; `artifact-digest` is the SHA-256 of the content (paths and file
- * digests), not of a zip; `artifact-url` is where the store keeps the files.
+ * Where the files go is the ArtifactStore's: on a server runner, a zip made with `compression-level`
+ * and uploaded to the server's artifact service as GitHub's action does (`artifact-digest` is the
+ * zip's SHA-256); in `conveyor run`, folders under `.conveyor/`, where `compression-level` is checked
+ * but has no effect and `artifact-digest` is the SHA-256 of the files (paths and contents).
  */
 import { homedir } from "node:os";
 import { dirname, relative, sep } from "node:path";
 import { stat } from "node:fs/promises";
-import { contentDigest, copyPath } from "./file-tree.js";
+import { artifactFilePathProblem, artifactNameProblem } from "./artifact-names.js";
 import { findPaths } from "./glob.js";
 import {
   failedWith,
@@ -31,53 +32,6 @@ type NoFileBehaviour = (typeof NO_FILE_BEHAVIOURS)[number];
 
 /** GitHub's default retention when the repository does not set one. */
 const DEFAULT_RETENTION_DAYS = 90;
-
-/** Characters upload-artifact refuses in names (they break some file systems), with their names. */
-const INVALID_NAME_CHARACTERS: readonly (readonly [string, string])[] = [
-  ['"', 'double quote "'],
-  [":", "colon :"],
-  ["<", "less than <"],
-  [">", "greater than >"],
-  ["|", "vertical bar |"],
-  ["*", "asterisk *"],
-  ["?", "question mark ?"],
-  ["\r", "carriage return \\r"],
-  ["\n", "line feed \\n"],
-  ["\\", "backslash \\"],
-  ["/", "forward slash /"],
-];
-
-/** Why `name` cannot be an artifact name, or undefined. GitHub's rules, plus `..` and control characters. */
-export function artifactNameProblem(name: string): string | undefined {
-  if (name === "") return "The artifact name is empty. Give the step a `name:`.";
-  for (const [character, description] of INVALID_NAME_CHARACTERS) {
-    if (name.includes(character)) {
-      return (
-        `The artifact name is not valid: ${JSON.stringify(name)}. It contains a ${description}. ` +
-        `Names may not contain ${INVALID_NAME_CHARACTERS.map(([, d]) => d).join(", ")}.`
-      );
-    }
-  }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) {
-    return `The artifact name is not valid: ${JSON.stringify(name)}. It contains a control character.`;
-  }
-  if (name.includes("..") || name === ".") {
-    return `The artifact name is not valid: ${JSON.stringify(name)}. Names may not be '.' or contain '..'.`;
-  }
-  return undefined;
-}
-
-/** Why a file's path inside the artifact is refused (the same characters, `/` allowed), or undefined. */
-export function artifactFilePathProblem(path: string): string | undefined {
-  for (const [character, description] of INVALID_NAME_CHARACTERS) {
-    if (character === "/" || character === "\\") continue;
-    if (path.includes(character)) {
-      return `The path of a file in the artifact is not valid: ${JSON.stringify(path)}. It contains a ${description}. Rename the file or leave it out with a '!' pattern.`;
-    }
-  }
-  return undefined;
-}
 
 /** The folder uploaded paths are relative to: upload-artifact's rule. */
 export function uploadRoot(searchPaths: readonly string[], files: readonly string[]): string {
@@ -104,6 +58,7 @@ interface UploadSettings {
   readonly retentionDays: number;
   readonly overwrite: boolean;
   readonly includeHiddenFiles: boolean;
+  readonly compressionLevel: number;
 }
 
 function readSettings(context: BuiltinContext): UploadSettings | string {
@@ -145,6 +100,7 @@ function readSettings(context: BuiltinContext): UploadSettings | string {
     retentionDays,
     overwrite: overwrite.value,
     includeHiddenFiles: includeHiddenFiles.value,
+    compressionLevel: compression.value,
   };
 }
 
@@ -184,16 +140,16 @@ async function upload(context: BuiltinContext): Promise<BuiltinResult> {
 
   const existing = await context.artifacts.describe(settings.name);
   if (existing && !settings.overwrite) return failedWith(conflictMessage(settings.name));
-  const staged = await context.artifacts.stage();
   try {
-    for (const entry of entries) await copyPath(entry.file, `${staged}/${entry.path}`, { dereference: true });
-    const { digest, size } = await contentDigest(staged);
-    const record = await context.artifacts.publish(settings.name, staged, {
-      overwrite: settings.overwrite,
-      retentionDays: settings.retentionDays,
-      digest,
-      size,
-    });
+    const record = await context.artifacts.publish(
+      settings.name,
+      entries.map((entry) => ({ source: entry.file, path: entry.path })),
+      {
+        overwrite: settings.overwrite,
+        retentionDays: settings.retentionDays,
+        compressionLevel: settings.compressionLevel,
+      },
+    );
     if (!record) return failedWith(conflictMessage(settings.name));
     if (existing)
       context.log(`Artifact '${settings.name}' (ID: ${existing.id}) was replaced (overwrite: true).`);
@@ -206,7 +162,6 @@ async function upload(context: BuiltinContext): Promise<BuiltinResult> {
     context.setOutput("artifact-digest", record.digest);
     return SUCCEEDED;
   } catch (cause) {
-    await context.artifacts.discard(staged);
     return failedWith(`Uploading artifact '${settings.name}' failed: ${messageOf(cause)}`);
   }
 }

@@ -47,7 +47,16 @@ export function registerLogs(program: Command): void {
     .option("--json", "print the run's events as JSON, one a line (or the list of runs as JSON)", false)
     .option("--no-color", "plain text without colours; lines inside groups shown")
     .option("--expand", "on a terminal, show the lines inside ::group:: sections too", false)
-    .description("list the runs recorded by `conveyor run`, or show one again")
+    .option("--server [url]", "a run of a Conveyor server: the one at this URL, or the configured one")
+    .option("--remote", "a run of the configured server ($CONVEYOR_SERVER, or `conveyor login`'s)", false)
+    .option(
+      "--token <token>",
+      "with --server/--remote: an API token (default: $CONVEYOR_TOKEN, or the saved one)",
+    )
+    .option("-f, --follow", "with --server/--remote: follow the run live until its jobs end", false)
+    .description(
+      "list the runs recorded by `conveyor run` or show one again; with --remote, a server run's logs",
+    )
     .addHelpText(
       "after",
       `
@@ -55,9 +64,20 @@ Examples:
   conveyor logs                 recorded runs, newest first
   conveyor logs last            the newest run again, as it was printed
   conveyor logs 7 test          run #7, only the jobs whose name starts with "test"
-  conveyor logs last --json     the newest run's events, one JSON object a line`,
+  conveyor logs last --json     the newest run's events, one JSON object a line
+
+A run on a Conveyor server (RUN is its id, as \`conveyor runs\` shows it):
+  conveyor logs --remote 42           its jobs' logs so far, job by job
+  conveyor logs --remote 42 test -f   follow the "test" jobs live until they end (exit 1 if one fails)
+  conveyor logs --server http://ci.example:8080 42`,
     )
     .action(async (run: string | undefined, job: string | undefined, raw: Record<string, unknown>) => {
+      if (raw.server !== undefined || raw.remote === true || raw.follow === true) {
+        // Loaded only here: local `conveyor logs` never pays for the server client.
+        const { remoteLogsAction } = await import("./remote-logs.js");
+        process.exitCode = await remoteLogsAction(run, job, raw);
+        return;
+      }
       process.exitCode = await runLogs(
         {
           directory: resolve(String(raw.directory ?? ".")),
@@ -202,7 +222,8 @@ export function formatRunList(
   return formatTable([header, ...rows]);
 }
 
-function resultText(conclusion: RunRecordSummary["conclusion"], style: Style): string {
+/** A run's result with its mark: `✓ success`, `✗ failure`, `⊘ cancelled`, `? unfinished`. */
+export function resultText(conclusion: RunRecordSummary["conclusion"], style: Style): string {
   switch (conclusion) {
     case "success":
       return `${style.green("✓")} success`;

@@ -1,0 +1,230 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { RunEvent } from "../engine/events.js";
+import { openServerStore } from "./server-store.js";
+import type { ServerStore } from "./server-store.js";
+
+let dir: string;
+let store: ServerStore;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "conveyor-store-"));
+  store = await openServerStore(dir);
+});
+
+afterEach(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const newRun = (repositoryId: number, workflowPath = ".github/workflows/ci.yml") => ({
+  repositoryId,
+  workflowPath,
+  workflowName: "CI",
+  event: "push",
+  ref: "refs/heads/main",
+  sha: "a".repeat(40),
+  actor: "alice",
+  title: "first",
+  definition: "{}",
+});
+
+const log = (text: string): RunEvent => ({
+  type: "log",
+  jobId: "build#0",
+  step: 1,
+  text,
+  kind: "output",
+  stream: "stdout",
+  at: "2026-01-01T00:00:00.000Z",
+});
+
+async function queuedJob(key = "build#0", labels: string[] = ["linux"]) {
+  const run = await store.runs.create(newRun(1));
+  return store.jobs.ensureQueued({ runId: run.id, attempt: 1, key, name: key, labels, assignment: "{}" });
+}
+
+describe("ServerStore", () => {
+  it("migrates an empty database and opens it again", async () => {
+    await store.close();
+    store = await openServerStore(dir);
+    expect(await store.accounts.countUsers()).toBe(0);
+  });
+
+  it("numbers runs per workflow, and ids across the server", async () => {
+    const a1 = await store.runs.create(newRun(1));
+    const a2 = await store.runs.create(newRun(1));
+    const b1 = await store.runs.create(newRun(1, ".github/workflows/other.yml"));
+    const c1 = await store.runs.create(newRun(2));
+    expect([a1.runNumber, a2.runNumber, b1.runNumber, c1.runNumber]).toEqual([1, 2, 1, 1]);
+    expect(new Set([a1.id, a2.id, b1.id, c1.id]).size).toBe(4);
+    expect((await store.runs.list({ repositoryId: 1 })).map((r) => r.id)).toEqual([b1.id, a2.id, a1.id]);
+    expect((await store.runs.list({ workflow: "CI", limit: 2 })).length).toBe(2);
+    expect((await store.runs.list({ before: a2.id })).map((r) => r.id)).toEqual([a1.id]);
+  });
+
+  it("stores tokens hashed and finds their user; revoked tokens stop working", async () => {
+    const user = await store.accounts.createUser("alice", "correct horse", false);
+    if (!user) throw new Error("alice was not created");
+    expect(await store.accounts.createUser("ALICE", "another one", false)).toBeUndefined();
+    const { token, info } = await store.accounts.createToken(user.id, "laptop");
+    expect(token).toMatch(/^cvt_/);
+    expect((await store.accounts.userForToken(token))?.login).toBe("alice");
+    expect(await store.accounts.userForToken(token + "x")).toBeUndefined();
+    expect(JSON.stringify(await store.accounts.listTokens(user.id))).not.toContain(token);
+    expect(await store.accounts.revokeToken(user.id, info.id)).toBe(true);
+    expect(await store.accounts.userForToken(token)).toBeUndefined();
+    expect(await store.accounts.checkPassword("alice", "correct horse")).toMatchObject({ login: "alice" });
+    expect(await store.accounts.checkPassword("alice", "wrong")).toBeUndefined();
+  });
+
+  it("leases a queued job once, only to a runner with all its labels", async () => {
+    const job = await queuedJob("build#0", ["linux", "gpu"]);
+    expect(await store.jobs.claim(7, ["linux"], 5, 60)).toEqual([]);
+    const [claimed] = await store.jobs.claim(7, ["LINUX", "gpu", "x64"], 5, 60);
+    expect(claimed).toMatchObject({ id: job.id, status: "in_progress", runnerId: 7 });
+    expect(await store.jobs.claim(8, ["linux", "gpu"], 5, 60)).toEqual([]);
+  });
+
+  it("queues a job once however often the engine says so", async () => {
+    const first = await queuedJob();
+    const again = await store.jobs.ensureQueued({
+      runId: first.runId,
+      attempt: 1,
+      key: first.key,
+      name: "x",
+      labels: [],
+      assignment: "{}",
+    });
+    expect(again.id).toBe(first.id);
+    expect(await store.jobs.forRun(first.runId)).toHaveLength(1);
+  });
+
+  it("acknowledges event rows in order: resends are ignored, gaps refused", async () => {
+    const job = await queuedJob();
+    await store.jobs.claim(1, ["linux"], 1, 60);
+    const rows = [1, 2, 3].map((seq) => ({ seq, event: log(`line ${seq}`) }));
+    expect(await store.jobs.appendEvents(job.id, rows.slice(0, 2))).toMatchObject({
+      kind: "acknowledged",
+      acknowledged: 2,
+    });
+    // A resend of 1-3 after a lost answer: 1 and 2 are ignored, 3 is new.
+    expect(await store.jobs.appendEvents(job.id, rows)).toMatchObject({
+      kind: "acknowledged",
+      acknowledged: 3,
+    });
+    expect(await store.jobs.appendEvents(job.id, [{ seq: 5, event: log("line 5") }])).toEqual({
+      kind: "gap",
+      acknowledged: 3,
+    });
+    const stored = await store.jobs.events(job.id);
+    expect(stored.map((r) => [r.seq, r.event.type === "log" ? r.event.text : ""])).toEqual([
+      [1, "line 1"],
+      [2, "line 2"],
+      [3, "line 3"],
+    ]);
+    expect((await store.jobs.events(job.id, 2, 1)).map((r) => r.seq)).toEqual([2]);
+  });
+
+  it("refuses to complete a job before its rows are acknowledged, and accepts a repeated completion", async () => {
+    const job = await queuedJob();
+    await store.jobs.claim(1, ["linux"], 1, 60);
+    await store.jobs.appendEvents(job.id, [{ seq: 1, event: log("a") }]);
+    expect(await store.jobs.complete(job.id, 2, { conclusion: "success" })).toEqual({
+      kind: "rows-missing",
+      acknowledged: 1,
+    });
+    expect((await store.jobs.complete(job.id, 1, { conclusion: "success", outputs: { v: "1" } }))?.kind).toBe(
+      "completed",
+    );
+    expect((await store.jobs.complete(job.id, 1, { conclusion: "success" }))?.kind).toBe("already-completed");
+    expect((await store.jobs.byId(job.id))?.outputs).toEqual({ v: "1" });
+  });
+
+  it("moves steps only forward", async () => {
+    const job = await queuedJob();
+    await store.jobs.claim(1, ["linux"], 1, 60);
+    const at = "2026-01-01T00:00:00.000Z";
+    await store.jobs.appendEvents(job.id, [
+      { seq: 1, event: { type: "step-started", jobId: "b", step: 1, name: "Build", at } },
+      {
+        seq: 2,
+        event: {
+          type: "step-finished",
+          jobId: "b",
+          step: 1,
+          name: "Build",
+          outcome: "success",
+          conclusion: "success",
+          durationMs: 5,
+          at,
+        },
+      },
+      // A late duplicate start must not reopen the step.
+      { seq: 3, event: { type: "step-started", jobId: "b", step: 1, name: "Build", at } },
+    ]);
+    expect(await store.jobs.steps(job.id)).toMatchObject([
+      { number: 1, status: "completed", conclusion: "success" },
+    ]);
+  });
+
+  it("finds expired leases and requeues only jobs that never sent a row", async () => {
+    const fresh = await queuedJob("a#0");
+    const started = await queuedJob("b#0");
+    await store.jobs.claim(1, ["linux"], 2, 1);
+    await store.jobs.appendEvents(started.id, [{ seq: 1, event: log("x") }]);
+    const expired = await store.jobs.expiredLeases(Date.now() + 5_000);
+    expect(expired.map((j) => j.id).sort()).toEqual([fresh.id, started.id].sort());
+    expect(await store.jobs.requeue(fresh.id)).toBe(true);
+    expect(await store.jobs.requeue(started.id)).toBe(false);
+    expect((await store.jobs.byId(fresh.id))?.status).toBe("queued");
+  });
+
+  it("records a webhook delivery once", async () => {
+    expect(await store.repositories.recordDelivery("github:abc", 1, "push")).toBe(true);
+    expect(await store.repositories.recordDelivery("github:abc", 1, "push")).toBe(false);
+  });
+
+  it("refuses a second repository of the same name, whatever its case", async () => {
+    expect(await store.repositories.create({ owner: "alice", name: "app" })).toMatchObject({
+      fullName: "alice/app",
+    });
+    expect(await store.repositories.create({ owner: "Alice", name: "App" })).toBeUndefined();
+    expect((await store.repositories.byName("ALICE", "APP"))?.name).toBe("app");
+  });
+
+  it("registers runners with hashed credentials", async () => {
+    const registration = await store.accounts.createRegistrationToken();
+    expect(await store.accounts.isRegistrationToken(registration)).toBe(true);
+    expect(await store.accounts.isRegistrationToken("cvg_nope")).toBe(false);
+    const { runner, credential } = await store.accounts.registerRunner({
+      name: "r1",
+      labels: ["linux"],
+      capacity: 2,
+      os: "linux",
+      arch: "x64",
+    });
+    expect((await store.accounts.runnerForCredential(credential))?.id).toBe(runner.id);
+    expect(await store.accounts.runnerForCredential(credential.slice(0, -1))).toBeUndefined();
+  });
+});
+
+describe("archived logs", () => {
+  it("moves a finished job's log into a compressed blob and reads it back the same", async () => {
+    const job = await queuedJob();
+    await store.jobs.claim(1, ["linux"], 1, 60);
+    const rows = Array.from({ length: 1000 }, (_, i) => ({ seq: i + 1, event: log(`line ${i + 1}`) }));
+    await store.jobs.appendEvents(job.id, rows.slice(0, 600));
+    await store.jobs.appendEvents(job.id, rows.slice(600));
+    const before = await store.jobs.events(job.id, 1, 5000);
+    expect(await store.jobs.archiveLog(job.id)).toBe(false); // still running
+    await store.jobs.complete(job.id, 1000, { conclusion: "success" });
+    expect(await store.jobs.archiveLog(job.id)).toBe(true);
+    expect(await store.jobs.events(job.id, 1, 5000)).toEqual(before);
+    expect((await store.jobs.events(job.id, 998, 10)).map((r) => r.seq)).toEqual([998, 999, 1000]);
+    expect(await store.jobs.archiveLog(job.id)).toBe(true); // again: harmless
+    expect((await store.jobs.events(job.id, 500, 2)).map((r) => r.seq)).toEqual([500, 501]);
+  });
+});
