@@ -6,6 +6,7 @@
  * entries use Zip64. Modes are kept (Unix external attributes), times in DOS form.
  */
 import { createReadStream, readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import type { Transform } from "node:stream";
 import { promisify } from "node:util";
 import { crc32, createDeflateRaw, deflateRaw, deflateRawSync } from "node:zlib";
@@ -52,8 +53,22 @@ interface Written {
   readonly zip64: boolean;
 }
 
+export interface ZipOptions {
+  /**
+   * Read stored files into one buffer over and over instead of a new one per read: a chunk is then
+   * valid only until the next is asked for (a consumer that copies it at once, as a block uploader
+   * does, spares the garbage collector hundreds of megabytes).
+   */
+  readonly reuseBuffers?: boolean;
+}
+
 /** The archive of `sources`, in order, compressed at zlib's `level` (0 stores). */
-export async function* zipArchive(sources: readonly ZipSource[], level: number): AsyncGenerator<Buffer> {
+export async function* zipArchive(
+  sources: readonly ZipSource[],
+  level: number,
+  options: ZipOptions = {},
+): AsyncGenerator<Buffer> {
+  const shared = options.reuseBuffers === true && level === 0 ? Buffer.allocUnsafe(READ_PIECE) : undefined;
   const written: Written[] = [];
   let offset = 0;
   for (const entry of sources) {
@@ -85,7 +100,9 @@ export async function* zipArchive(sources: readonly ZipSource[], level: number):
       offset += header.length + compressed + (zip64 ? 24 : 16);
       continue;
     }
-    const file = createReadStream(entry.source, { highWaterMark: READ_PIECE }) as AsyncIterable<Buffer>;
+    const file = shared
+      ? readInto(entry.source, shared)
+      : (createReadStream(entry.source, { highWaterMark: READ_PIECE }) as AsyncIterable<Buffer>);
     const counted = async function* (): AsyncGenerator<Buffer> {
       for await (const chunk of file) {
         crc = crc32(chunk, crc);
@@ -110,6 +127,20 @@ export async function* zipArchive(sources: readonly ZipSource[], level: number):
     yield header;
   }
   yield end(written.length, directoryStart, directorySize);
+}
+
+/** A file's bytes read into `buffer` again and again (each chunk valid until the next is asked for). */
+async function* readInto(path: string, buffer: Buffer): AsyncGenerator<Buffer> {
+  const file = await open(path, "r");
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await file.close();
+  }
 }
 
 async function* deflated(chunks: AsyncIterable<Buffer>, level: number): AsyncGenerator<Buffer> {
