@@ -12,8 +12,9 @@
 // Exits 1 when the target is missed.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { clearInterval, setInterval } from "node:timers";
 import {
   api,
   benchmark,
@@ -23,6 +24,7 @@ import {
   ms1,
   push,
   completedRun,
+  cpuMs,
   sleep,
   startRunner,
   startServer,
@@ -70,6 +72,24 @@ async function settle() {
 }
 
 const stepMs = (step) => Date.parse(step.finishedAt) - Date.parse(step.startedAt);
+
+/** System (kernel) CPU milliseconds of a process so far, from /proc (Linux; 10 ms ticks). */
+function sysMs(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[12]) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU milliseconds `who` used during `step`, from the samples around its start and end. */
+function stepCpu(samples, step, who) {
+  const at = (time) => {
+    const after = samples.find((s) => s.at >= time) ?? samples.at(-1);
+    return after[who];
+  };
+  return at(Date.parse(step.finishedAt)) - at(Date.parse(step.startedAt));
+}
 const mbPerS = (ms) => TOTAL / 1e6 / (ms / 1000);
 
 async function main() {
@@ -80,7 +100,20 @@ async function main() {
   // A runner of its own on loopback, as a remote one: `conveyor up`'s built-in runner would share
   // the server's process (and its one thread) with the service it talks to.
   const server = await startServer(["--runner-capacity", "0"]);
-  await startRunner(server);
+  const runner = await startRunner(server);
+  // CPU time of both processes, sampled: what each step cost them, whatever else the machine does.
+  const cpu = [];
+  const sampler = setInterval(
+    () =>
+      cpu.push({
+        at: Date.now(),
+        server: cpuMs(server.child.pid),
+        runner: cpuMs(runner.child.pid),
+        serverSys: sysMs(server.child.pid),
+        runnerSys: sysMs(runner.child.pid),
+      }),
+    20,
+  );
   const repository = await hostedRepository(server, "artifacts", workflows(dataDir));
   const { sha } = push(repository);
   await completedRun(server, repository, sha, { everyMs: 100, ms: 120_000 });
@@ -111,15 +144,19 @@ async function main() {
       .steps.find((s) => /download-artifact/.test(s.name));
     const upMs = stepMs(upStep);
     const downMs = stepMs(downStep);
+    const cost = (step) =>
+      `CPU: runner ${stepCpu(cpu, step, "runner")} ms (system ${stepCpu(cpu, step, "runnerSys")}), ` +
+      `server ${stepCpu(cpu, step, "server")} ms (system ${stepCpu(cpu, step, "serverSys")})`;
     console.log(
-      `sample ${i}${i === 0 ? " (warm-up)" : ""}: upload ${ms1(upMs)} (${mbPerS(upMs).toFixed(0)} MB/s), ` +
-        `download ${ms1(downMs)} (${mbPerS(downMs).toFixed(0)} MB/s)`,
+      `sample ${i}${i === 0 ? " (warm-up)" : ""}: upload ${ms1(upMs)} (${mbPerS(upMs).toFixed(0)} MB/s; ${cost(upStep)}), ` +
+        `download ${ms1(downMs)} (${mbPerS(downMs).toFixed(0)} MB/s; ${cost(downStep)})`,
     );
     if (i > 0) {
       ups.push(upMs);
       downs.push(downMs);
     }
   }
+  clearInterval(sampler);
   const { artifacts } = await api(
     server,
     `/runs/${(await api(server, "/repos/admin/artifacts/runs")).runs[0].id}/artifacts`,

@@ -181,7 +181,10 @@ export class ServiceArtifactStore implements ArtifactStore {
   }
 
   /** Cuts `archive` into blocks as it comes, uploads them a few at a time, then commits the list. */
-  private async uploadBlocks(url: string, archive: AsyncIterable<Buffer>): Promise<{ size: number; sha256: string }> {
+  private async uploadBlocks(
+    url: string,
+    archive: AsyncIterable<Buffer>,
+  ): Promise<{ size: number; sha256: string }> {
     const blockBytes = this.options.blockBytes ?? BLOCK_BYTES;
     const hash = createHash("sha256");
     const ids: string[] = [];
@@ -190,7 +193,7 @@ export class ServiceArtifactStore implements ArtifactStore {
     const free: Buffer[] = [];
     let failure: unknown;
     let size = 0;
-    let block = Buffer.allocUnsafe(blockBytes);
+    let block: Buffer = Buffer.allocUnsafe(blockBytes);
     let filled = 0;
     const send = async (): Promise<void> => {
       const sent = block;
@@ -214,7 +217,7 @@ export class ServiceArtifactStore implements ArtifactStore {
       hash.update(chunk);
       size += chunk.length;
       // Copied at once: the archive may reuse the chunk's memory for the next one.
-      for (let at = 0; at < chunk.length; ) {
+      for (let at = 0; at < chunk.length;) {
         const copied = chunk.copy(block, filled, at);
         filled += copied;
         at += copied;

@@ -9,13 +9,17 @@ import type { RepositoryMirrors } from "./webhooks/index.js";
 import type { JobTokens } from "./auth/job-tokens.js";
 import type { RuntimeTokens } from "./auth/runtime-tokens.js";
 import type { BlobUrls } from "./auth/blob-urls.js";
+import type { UploadDigests } from "./artifacts/upload-digests.js";
 import type { Notifier } from "./notifier.js";
+import type { LongRequests } from "./http/long-requests.js";
 import type { RunCoordinator } from "./runs/run-coordinator.js";
 import type { RunStarter } from "./runs/run-starter.js";
 
 export interface ServerContext {
   readonly store: ServerStore;
   readonly notifier: Notifier;
+  /** Held-open requests (long polls, log streams), ended and awaited when the server closes. */
+  readonly longRequests: LongRequests;
   readonly coordinator: RunCoordinator;
   readonly starter: RunStarter;
   readonly jobTokens: JobTokens;
@@ -25,6 +29,8 @@ export interface ServerContext {
   readonly blobUrls: BlobUrls;
   /** Bytes of caches kept per repository; past it the least recently used are evicted. */
   readonly cacheQuota: number;
+  /** Artifact uploads' SHA-256, followed as their blocks arrive. */
+  readonly uploadDigests: UploadDigests;
   /** The largest artifact accepted, in bytes, and the most days one is kept. */
   readonly artifactLimits: { readonly maxSize: number; readonly retentionDays: number };
   /** The server's base URL as runners and people reach it, without a trailing slash. */

@@ -19,6 +19,7 @@ import { RuntimeTokens } from "./auth/runtime-tokens.js";
 import { BlobUrls } from "./auth/blob-urls.js";
 import { DEFAULT_CACHE_QUOTA } from "./caches/cache-service.js";
 import { DEFAULT_ARTIFACT_MAX_SIZE, DEFAULT_ARTIFACT_RETENTION_DAYS } from "./artifacts/artifact-service.js";
+import { UploadDigests } from "./artifacts/upload-digests.js";
 import { readServerKey } from "./auth/server-key.js";
 import { RepositoryFolders, resolveRefAt } from "./git/bare-repositories.js";
 import { readWorkflowFilesAt } from "./git/workflow-files.js";
@@ -39,6 +40,7 @@ import { LeaseSweeper } from "./runs/lease-sweeper.js";
 import { Scheduler } from "./runs/scheduler.js";
 import { startWorkflowRunWorkflows } from "./runs/workflow-run-trigger.js";
 import type { ServerContext } from "./server-context.js";
+import { LongRequests } from "./http/long-requests.js";
 
 export interface ServerSettings {
   /** Default 127.0.0.1. */
@@ -104,12 +106,14 @@ export class ConveyorServer {
     const context: ServerContext = {
       store,
       notifier,
+      longRequests: new LongRequests(),
       coordinator,
       starter,
       jobTokens,
       runtimeTokens,
       blobUrls,
       cacheQuota: settings.cacheQuota ?? DEFAULT_CACHE_QUOTA,
+      uploadDigests: new UploadDigests(store.blobs),
       artifactLimits: {
         maxSize: settings.artifactMaxSize ?? DEFAULT_ARTIFACT_MAX_SIZE,
         retentionDays: settings.artifactRetentionDays ?? DEFAULT_ARTIFACT_RETENTION_DAYS,
@@ -226,7 +230,9 @@ export class ConveyorServer {
   async close(): Promise<void> {
     this.sweeper.stop();
     this.scheduler.stop();
+    const held = this.context.longRequests.close();
     await this.app.close();
+    await held;
     await this.context.coordinator.idle();
     await this.store.close();
   }

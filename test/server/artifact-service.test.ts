@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { BlockBlobClient } from "@azure/storage-blob";
 import { DefaultArtifactClient as CurrentClient } from "@actions/artifact";
 import { DefaultArtifactClient as BundledClient } from "artifact-v2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ArtifactRecord } from "../../src/actions/builtin/types.js";
 import { ServiceArtifactStore } from "../../src/agent/service-artifact-store.js";
 import { ArtifactService } from "../../src/server/artifacts/artifact-service.js";
@@ -131,7 +131,11 @@ describe.each(CLIENTS)("$name", ({ name, make }) => {
       "dist/deep/er/x.json": '{"x":1}',
     });
     const client = make();
+    const digests = vi.spyOn(server.context.uploadDigests, "take");
     const uploaded = await client.uploadArtifact(`build-${tag}`, files, join(workspace, "dist"));
+    // The server followed the digest while the SDK's parallel blocks arrived (no second pass).
+    expect(digests.mock.results.map((r) => r.value as unknown)).toContain(`sha256:${uploaded.digest}`);
+    digests.mockRestore();
     expect(uploaded.id).toBeGreaterThan(0);
     expect(uploaded.digest).toMatch(/^[0-9a-f]{64}$/);
     expect(uploaded.size).toBeGreaterThan(20 * MiB);
@@ -427,6 +431,42 @@ describe("the protocol at its edges", () => {
     expect(noToken.status).toBe(401);
     expect(((await noToken.json()) as { msg: string }).msg).toMatch(/ACTIONS_RUNTIME_TOKEN/);
     await job.end();
+  });
+
+  it("lets a re-run attempt upload a name again, replacing the earlier attempt's artifact", async () => {
+    const first = await runningJob();
+    const workspace = useJob(first);
+    const files = writeTree(workspace, { "v.txt": "attempt 1" });
+    const one = await new CurrentClient().uploadArtifact("again", files, workspace);
+    await first.end();
+    // The second attempt of the same run, as "re-run" makes it, with its own job.
+    const runId = Number((await idsOf(first)).run);
+    const attempt = await server.store.runs.newAttempt(runId, []);
+    await server.store.jobs.ensureQueued({
+      runId,
+      attempt,
+      key: "build#0",
+      name: "build",
+      labels: [],
+      assignment: "{}",
+    });
+    const [claimed] = await server.store.jobs.claim(1, [], 1, 600);
+    if (!claimed) throw new Error("no job to claim");
+    const second = {
+      id: claimed.id,
+      token: server.context.runtimeTokens.issue({ jobId: claimed.id, runId, repositoryId }),
+      end: async () => void (await server.store.jobs.finish(claimed.id, { conclusion: "success" })),
+    };
+    writeTree(useJob(second), { "v.txt": "attempt 2" });
+    const two = await new CurrentClient().uploadArtifact(
+      "again",
+      [join(process.env.GITHUB_WORKSPACE ?? "", "v.txt")],
+      process.env.GITHUB_WORKSPACE ?? "",
+    );
+    expect(two.id).not.toBe(one.id);
+    const listed = await new CurrentClient().listArtifacts();
+    expect(listed.artifacts.map((a) => [a.name, a.id])).toEqual([["again", two.id]]);
+    await second.end();
   });
 
   it("refuses an upload over the configured size limit while it is sent", async () => {

@@ -23,6 +23,8 @@ export interface BlobGrant {
   readonly contentType?: string;
   /** Reads: the file name offered in Content-Disposition (a file artifact downloaded as it is). */
   readonly fileName?: string;
+  /** Writes: follow the upload's SHA-256 as its blocks arrive (src/server/artifacts/upload-digests.ts). */
+  readonly digest?: boolean;
 }
 
 interface GrantJson {
@@ -32,6 +34,7 @@ interface GrantJson {
   readonly l?: number;
   readonly t?: string;
   readonly n?: string;
+  readonly d?: 1;
 }
 
 export class BlobUrls {
@@ -46,6 +49,7 @@ export class BlobUrls {
       ...(grant.limit !== undefined ? { l: grant.limit } : {}),
       ...(grant.contentType !== undefined ? { t: grant.contentType } : {}),
       ...(grant.fileName !== undefined ? { n: grant.fileName } : {}),
+      ...(grant.digest === true ? { d: 1 as const } : {}),
     };
     const body = Buffer.from(JSON.stringify(json)).toString("base64url");
     return `${BLOB_URL_PREFIX}/${body}/${encodeURIComponent(fileName)}?sig=${this.sign(body)}`;
@@ -69,6 +73,7 @@ export class BlobUrls {
         ...(typeof json.l === "number" ? { limit: json.l } : {}),
         ...(typeof json.t === "string" ? { contentType: json.t } : {}),
         ...(typeof json.n === "string" ? { fileName: json.n } : {}),
+        ...(json.d === 1 ? { digest: true } : {}),
       };
     } catch {
       return undefined;

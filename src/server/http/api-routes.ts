@@ -4,6 +4,7 @@
  * runners, tokens. Everything needs a token except the health check and the status badges.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ServerResponse } from "node:http";
 import type { RunEvent } from "../../engine/events.js";
 import type { User } from "../../store/accounts.js";
 import type { Repository } from "../../store/repositories.js";
@@ -461,11 +462,21 @@ async function streamJobEvents(
     connection: "keep-alive",
     "x-accel-buffering": "no",
   });
-  const closed = new AbortController();
+  const gone = new AbortController();
   // The response's close, not the request's: a request "closes" once its body is read.
-  reply.raw.on("close", () => closed.abort());
+  reply.raw.on("close", () => gone.abort());
+  await context.longRequests.run(gone.signal, (ended) => streamRows(context, res, jobId, lastEventId, ended));
+}
+
+async function streamRows(
+  context: ServerContext,
+  res: ServerResponse,
+  jobId: number,
+  lastEventId: number,
+  ended: AbortSignal,
+): Promise<void> {
   let sent = lastEventId;
-  while (!closed.signal.aborted) {
+  while (!ended.aborted) {
     const rows = await context.store.jobs.events(jobId, sent + 1, 5_000);
     for (const row of rows) {
       res.write(`id: ${row.seq}\nevent: ${row.event.type}\ndata: ${JSON.stringify(row.event)}\n\n`);
@@ -483,8 +494,8 @@ async function streamJobEvents(
       continue;
     }
     // Comments keep proxies from closing a quiet stream.
-    await context.notifier.wait([`job-events:${jobId}`], 15_000, closed.signal);
-    if (!closed.signal.aborted) res.write(": keep-alive\n\n");
+    await context.notifier.wait([`job-events:${jobId}`], 15_000, ended);
+    if (!ended.aborted) res.write(": keep-alive\n\n");
   }
   res.end();
 }

@@ -15,6 +15,7 @@ import { BlobTooLargeError, concatenateBlobs } from "../../store/blobs.js";
 import type { BlobStore } from "../../store/blobs.js";
 import { BLOB_URL_PREFIX } from "../auth/blob-urls.js";
 import type { BlobGrant } from "../auth/blob-urls.js";
+import type { UploadDigests } from "../artifacts/upload-digests.js";
 import type { ServerContext } from "../server-context.js";
 
 /** A block list is a few kilobytes; more is not a block list. */
@@ -60,9 +61,9 @@ export function registerBlobRoutes(app: FastifyInstance, context: ServerContext)
       try {
         switch (request.query.comp) {
           case "block":
-            return await putBlock(blobs, grant, request, reply);
+            return await putBlock(blobs, grant, request, reply, context.uploadDigests);
           case "blocklist":
-            return await putBlockList(blobs, grant, request, reply);
+            return await putBlockList(blobs, grant, request, reply, context.uploadDigests);
           case undefined:
             await blobs.write(grant.blob, request.raw, grant.limit);
             return reply.code(201).send();
@@ -174,6 +175,7 @@ async function putBlock(
   grant: BlobGrant,
   request: BlobRequest,
   reply: FastifyReply,
+  digests: UploadDigests,
 ): Promise<FastifyReply> {
   const key = blockKey(grant.blob, request.query.blockid);
   if (!key) {
@@ -185,6 +187,7 @@ async function putBlock(
     );
   }
   await blobs.write(key, request.raw, grant.limit);
+  if (grant.digest) digests.blockStored(grant.blob, request.query.blockid ?? "", key);
   return reply.code(201).send();
 }
 
@@ -193,6 +196,7 @@ async function putBlockList(
   grant: BlobGrant,
   request: BlobRequest,
   reply: FastifyReply,
+  digests: UploadDigests,
 ): Promise<FastifyReply> {
   const chunks: Buffer[] = [];
   let length = 0;
@@ -228,6 +232,7 @@ async function putBlockList(
       `The blocks add up to more than ${grant.limit} bytes.`,
     );
   }
+  if (grant.digest) await digests.committing(grant.blob, ids);
   // The blocks become the blob where they lie (written once, not copied); a list naming a block
   // twice, which moving cannot do, is copied.
   if (new Set(keys).size === keys.length) await blobs.compose(grant.blob, keys);

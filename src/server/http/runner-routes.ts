@@ -124,45 +124,47 @@ export function registerRunnerRoutes(app: FastifyInstance, context: ServerContex
     if (!body.ok) return sendError(reply, 400, body.message);
     const free = Math.max(0, Math.min(body.value.free, runner.capacity));
     const running = body.value.running.map(Number).filter((n) => Number.isInteger(n));
-    const closed = new AbortController();
+    const gone = new AbortController();
     // The response's close, not the request's: that one fired as soon as the body was read, so a
     // runner that died (or dropped this poll) went unnoticed, its leases extended for 25 s more.
-    reply.raw.on("close", () => closed.abort());
-    if (request.raw.socket.destroyed) closed.abort(); // it went away while being authenticated
-    const deadline = Date.now() + POLL_HOLD_SECONDS * 1000;
-    await reclaimForgottenJobs(context, runner, running);
-    for (;;) {
-      const held = await store.jobs.extendLeases(runner.id, running, LEASE_SECONDS);
-      const cancel = running
-        .filter((id) => {
-          const job = held.find((j) => j.id === id);
-          // Stop what the runner should no longer run: cancelled, ended, or leased away.
-          return !job || job.cancelRequested || job.status !== "in_progress" || job.runnerId !== runner.id;
-        })
-        .map(String);
-      // A runner that went away gets no jobs; any leased as it left go back to the queue at once.
-      let claimed = closed.signal.aborted
-        ? []
-        : await store.jobs.claim(runner.id, runner.labels, free, LEASE_SECONDS);
-      if (closed.signal.aborted && claimed.length > 0) {
-        for (const job of claimed) await store.jobs.requeue(job.id);
-        notifier.jobsQueued();
-        claimed = [];
+    reply.raw.on("close", () => gone.abort());
+    if (request.raw.socket.destroyed) gone.abort(); // it went away while being authenticated
+    return context.longRequests.run(gone.signal, async (ended) => {
+      const deadline = Date.now() + POLL_HOLD_SECONDS * 1000;
+      await reclaimForgottenJobs(context, runner, running);
+      for (;;) {
+        const held = await store.jobs.extendLeases(runner.id, running, LEASE_SECONDS);
+        const cancel = running
+          .filter((id) => {
+            const job = held.find((j) => j.id === id);
+            // Stop what the runner should no longer run: cancelled, ended, or leased away.
+            return !job || job.cancelRequested || job.status !== "in_progress" || job.runnerId !== runner.id;
+          })
+          .map(String);
+        // A runner that went away gets no jobs; any leased as it left go back to the queue at once.
+        let claimed = ended.aborted
+          ? []
+          : await store.jobs.claim(runner.id, runner.labels, free, LEASE_SECONDS);
+        if (ended.aborted && claimed.length > 0) {
+          for (const job of claimed) await store.jobs.requeue(job.id);
+          notifier.jobsQueued();
+          claimed = [];
+        }
+        if (claimed.length > 0 || cancel.length > 0 || Date.now() >= deadline || ended.aborted) {
+          const jobs: JobLease[] = [];
+          for (const job of claimed) jobs.push(await leaseFor(context, job));
+          for (const job of claimed) await store.runs.markStarted(job.runId);
+          if (claimed.length > 0) for (const job of claimed) notifier.runChanged(job.runId);
+          const response: PollResponse = { jobs, cancel };
+          return reply.send(response);
+        }
+        await notifier.wait(
+          ["jobs-queued", "cancel"],
+          Math.min(POLL_RECHECK_MS, deadline - Date.now()),
+          ended,
+        );
       }
-      if (claimed.length > 0 || cancel.length > 0 || Date.now() >= deadline || closed.signal.aborted) {
-        const jobs: JobLease[] = [];
-        for (const job of claimed) jobs.push(await leaseFor(context, job));
-        for (const job of claimed) await store.runs.markStarted(job.runId);
-        if (claimed.length > 0) for (const job of claimed) notifier.runChanged(job.runId);
-        const response: PollResponse = { jobs, cancel };
-        return reply.send(response);
-      }
-      await notifier.wait(
-        ["jobs-queued", "cancel"],
-        Math.min(POLL_RECHECK_MS, deadline - Date.now()),
-        closed.signal,
-      );
-    }
+    });
   });
 
   app.post<{ Params: { jobId: string } }>(
