@@ -65,13 +65,46 @@ const splitDynamicImports = {
   },
 };
 
+/**
+ * Node's built-in modules that are not part of its start-up snapshot cost milliseconds each to
+ * load (child_process alone pulls in net and streams). A command that never calls them should not
+ * pay for them, so each import of one becomes an object whose properties load the module on first
+ * access; esbuild's interop reads imported names at the call, so laziness holds for every import form.
+ */
+const LAZY_BUILTINS = ["child_process", "crypto", "fs/promises", "os", "string_decoder"];
+const lazyBuiltins = {
+  name: "lazy-builtins",
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join("|").replace("/", "\\/")})$`);
+    b.onResolve({ filter }, (args) =>
+      args.namespace === "lazy-builtin"
+        ? { path: `node:${args.path.replace(/^node:/, "")}`, external: true }
+        : { path: args.path.replace(/^node:/, ""), namespace: "lazy-builtin" },
+    );
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, async (args) => {
+      const { createRequire } = await import("node:module");
+      const names = Object.getOwnPropertyNames(createRequire(import.meta.url)(`node:${args.path}`));
+      const getters = names
+        .filter((name) => name !== "default" && /^[A-Za-z_$][\w$]*$/.test(name))
+        .map((name) => `  ${name}: { enumerable: true, get: () => load().${name} },`)
+        .join("\n");
+      return {
+        contents:
+          `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(`node:${args.path}`)}));\n` +
+          `Object.defineProperties(module.exports, {\n${getters}\n});\n`,
+        loader: "js",
+      };
+    });
+  },
+};
+
 rmSync("dist", { recursive: true, force: true });
 await build({
   ...common,
   entryPoints: { conveyor: "src/cli/main.ts" },
   outdir: "dist",
   outExtension: { ".js": ".cjs" },
-  plugins: [splitDynamicImports],
+  plugins: [lazyBuiltins, splitDynamicImports],
 });
 if (lazyModules.size > 0) {
   // Each module is required on first access to its export: loading lazy.cjs evaluates none of them.
@@ -93,6 +126,20 @@ for (const file of lazyModules.size > 0 ? ["dist/conveyor.cjs", "dist/lazy.cjs"]
   // bin/conveyor.cjs reads the bundle as Latin-1, which is exact only for ASCII.
   if (readFileSync(file).some((byte) => byte > 0x7f)) {
     console.error(`${file} is not pure ASCII: check esbuild's charset option.`);
+    process.exit(1);
+  }
+}
+
+// The web dashboard (web/, React + Vite) into dist/web, which `conveyor up` serves; its gzipped size
+// is printed and held under a budget (bench/dashboard-bundle.mjs measures the same).
+{
+  const { build: viteBuild } = await import("vite");
+  await viteBuild({ configFile: "web/vite.config.ts", logLevel: "warn" });
+  const { gzippedBundleSize, BUNDLE_BUDGET } = await import("../bench/lib/dashboard-bundle-size.mjs");
+  const gzipped = gzippedBundleSize("dist/web");
+  console.log(`dashboard: ${(gzipped / 1024).toFixed(1)} kB gzipped (budget ${BUNDLE_BUDGET / 1024} kB)`);
+  if (gzipped > BUNDLE_BUDGET) {
+    console.error("the dashboard bundle is over its budget: look for a large new dependency.");
     process.exit(1);
   }
 }

@@ -66,7 +66,7 @@ const API_PREFIX = "/api/v1";
 /** Ordinary requests answer at once; a server silent this long is stuck or not a Conveyor server. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
-type Method = "GET" | "POST" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export class ConveyorApi {
   /** The server's base URL, without a trailing slash (safe to print: it holds no credentials). */

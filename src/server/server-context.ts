@@ -14,6 +14,7 @@ import type { Notifier } from "./notifier.js";
 import type { LongRequests } from "./http/long-requests.js";
 import type { RunCoordinator } from "./runs/run-coordinator.js";
 import type { RunStarter } from "./runs/run-starter.js";
+import type { SecretsService } from "./secrets/secrets-service.js";
 
 export interface ServerContext {
   readonly store: ServerStore;
@@ -22,6 +23,8 @@ export interface ServerContext {
   readonly longRequests: LongRequests;
   readonly coordinator: RunCoordinator;
   readonly starter: RunStarter;
+  /** Secrets and variables: encrypted at rest, resolved for a job when a runner leases it. */
+  readonly secrets: SecretsService;
   readonly jobTokens: JobTokens;
   /** ACTIONS_RUNTIME_TOKEN: the artifact and cache services' credentials for a job's actions. */
   readonly runtimeTokens: RuntimeTokens;

@@ -21,22 +21,30 @@ import { DEFAULT_CACHE_QUOTA } from "./caches/cache-service.js";
 import { DEFAULT_ARTIFACT_MAX_SIZE, DEFAULT_ARTIFACT_RETENTION_DAYS } from "./artifacts/artifact-service.js";
 import { UploadDigests } from "./artifacts/upload-digests.js";
 import { readServerKey } from "./auth/server-key.js";
+import { loadMasterKey } from "./secrets/master-key.js";
+import { SecretsService } from "./secrets/secrets-service.js";
 import { RepositoryFolders, resolveRefAt } from "./git/bare-repositories.js";
 import { readWorkflowFilesAt } from "./git/workflow-files.js";
 import { registerApiRoutes } from "./http/api-routes.js";
 import { registerArtifactRoutes } from "./http/artifact-routes.js";
 import { registerBlobRoutes } from "./http/blob-routes.js";
 import { registerCacheRoutes } from "./http/cache-routes.js";
+import { registerDashboardRoutes } from "./http/dashboard-routes.js";
+import { registerEnvironmentRoutes } from "./http/environment-routes.js";
 import { registerGitRoutes } from "./http/git-routes.js";
 import { isEventsUpload } from "./http/event-rows.js";
 import { registerRunnerRoutes } from "./http/runner-routes.js";
+import { registerSecretRoutes } from "./http/secret-routes.js";
+import { registerAuditRoutes } from "./http/audit-routes.js";
 import { registerWebhookRoutes } from "./http/webhook-routes.js";
+import { registerWebRoutes } from "./http/web-routes.js";
 import { RepositoryMirrors } from "./webhooks/index.js";
 import { Notifier } from "./notifier.js";
 import { RunCoordinator } from "./runs/run-coordinator.js";
 import { RunStarter } from "./runs/run-starter.js";
 import { DEFAULT_LABEL_MAP } from "./runs/runner-labels.js";
 import { LeaseSweeper } from "./runs/lease-sweeper.js";
+import { GateSweeper } from "./deployments/gate-sweeper.js";
 import { Scheduler } from "./runs/scheduler.js";
 import { startWorkflowRunWorkflows } from "./runs/workflow-run-trigger.js";
 import type { ServerContext } from "./server-context.js";
@@ -63,6 +71,10 @@ export interface ServerSettings {
   readonly artifactMaxSize?: number;
   /** The most days an artifact is kept (default 90, as GitHub). */
   readonly artifactRetentionDays?: number;
+  /** How long one minute of an environment's wait timer lasts, in ms (tests shorten it; default 60000). */
+  readonly waitTimerMinuteMs?: number;
+  /** The built dashboard (default: dist/web beside the bundle). */
+  readonly webRoot?: string;
 }
 
 export class ConveyorServer {
@@ -74,9 +86,13 @@ export class ConveyorServer {
     private readonly sweeper: LeaseSweeper,
     readonly scheduler: Scheduler,
     readonly routes: readonly { readonly method: string; readonly url: string }[],
+    private readonly gateSweeper: GateSweeper,
   ) {}
 
   static async start(settings: ServerSettings): Promise<ConveyorServer> {
+    // Before the store opens: a bad CONVEYOR_MASTER_KEY stops the start with its message.
+    const masterKey = loadMasterKey(join(settings.dataDir, "master.key"));
+    if (!masterKey.ok) throw configurationError(masterKey.errors.map((e) => e.message).join(" "));
     const store = await openServerStore(settings.dataDir);
     const notifier = new Notifier();
     const folders = new RepositoryFolders(join(settings.dataDir, "repositories"));
@@ -100,8 +116,10 @@ export class ConveyorServer {
       // `context` exists by the time a run finishes.
       onRunFinished: (run) =>
         void startWorkflowRunWorkflows(context, run).catch((e: unknown) => app.log.error(e)),
+      ...(settings.waitTimerMinuteMs === undefined ? {} : { waitTimerMinuteMs: settings.waitTimerMinuteMs }),
     });
-    const starter = new RunStarter(coordinator);
+    const secrets = new SecretsService(store, masterKey.value, (message) => app.log.warn(message));
+    const starter = new RunStarter(coordinator, secrets);
 
     const context: ServerContext = {
       store,
@@ -109,6 +127,7 @@ export class ConveyorServer {
       longRequests: new LongRequests(),
       coordinator,
       starter,
+      secrets,
       jobTokens,
       runtimeTokens,
       blobUrls,
@@ -197,6 +216,11 @@ export class ConveyorServer {
     registerBlobRoutes(app, context);
     registerCacheRoutes(app, context);
     registerArtifactRoutes(app, context);
+    registerEnvironmentRoutes(app, context);
+    registerSecretRoutes(app, context);
+    registerAuditRoutes(app, context);
+    registerDashboardRoutes(app, context);
+    registerWebRoutes(app, settings.webRoot);
 
     await app.listen({ host: settings.host ?? "127.0.0.1", port: settings.port ?? 8080 });
     const address = app.server.address();
@@ -209,7 +233,10 @@ export class ConveyorServer {
     sweeper.start();
     const scheduler = new Scheduler(context);
     scheduler.start();
-    return new ConveyorServer(app, context, store, url, sweeper, scheduler, routes);
+    // Waiting jobs: wait timers that ran out, reviews and group changes made by other server processes.
+    const gateSweeper = new GateSweeper(store, coordinator);
+    gateSweeper.start();
+    return new ConveyorServer(app, context, store, url, sweeper, scheduler, routes, gateSweeper);
   }
 
   /**
@@ -230,8 +257,13 @@ export class ConveyorServer {
   async close(): Promise<void> {
     this.sweeper.stop();
     this.scheduler.stop();
+    await this.gateSweeper.stop();
     const held = this.context.longRequests.close();
+    // A client that connected and sent nothing yet would keep close waiting for the headers
+    // timeout (a minute): past a grace period for requests in flight, connections are cut.
+    const cut = setTimeout(() => this.app.server.closeAllConnections(), 2_000);
     await this.app.close();
+    clearTimeout(cut);
     await held;
     await this.context.coordinator.idle();
     await this.store.close();
@@ -239,7 +271,7 @@ export class ConveyorServer {
 }
 
 async function cancelJob(context: ServerContext, job: JobRecord): Promise<void> {
-  if (job.status === "queued") {
+  if (job.status === "queued" || job.status === "waiting") {
     if (
       await context.store.jobs.finish(job.id, {
         conclusion: "cancelled",
@@ -308,4 +340,9 @@ async function dispatch(
     };
   }
   return { ok: true, runs: started.runs };
+}
+
+/** A mistake in the server's configuration: `conveyor up` prints the message, not a stack. */
+function configurationError(message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code: "ECONVEYORCONFIG" });
 }

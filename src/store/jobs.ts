@@ -3,7 +3,8 @@
  * memory), their event streams (log chunks) and their steps.
  */
 import { promisify } from "node:util";
-import { gunzip, gzip } from "node:zlib";
+import { createInterface } from "node:readline";
+import { createGunzip, gunzip, gzip } from "node:zlib";
 import type { Kysely } from "kysely";
 import type { BlobStore } from "./blobs.js";
 import type { RunEvent } from "../engine/events.js";
@@ -11,7 +12,8 @@ import type { Database } from "./schema.js";
 import { nextValue, timestamp } from "./counters.js";
 import type { Conclusion } from "./runs.js";
 
-export type JobStatus = "queued" | "in_progress" | "completed";
+/** `waiting`: held back by its environment's protection rules or its concurrency group; not yet for runners. */
+export type JobStatus = "waiting" | "queued" | "in_progress" | "completed";
 
 export interface JobRecord {
   readonly id: number;
@@ -52,6 +54,8 @@ export interface NewJob {
   readonly name: string;
   readonly labels: readonly string[];
   readonly assignment: string;
+  /** Held back (status `waiting`) until released: runners do not see it. */
+  readonly waiting?: boolean;
 }
 
 export interface EventRowInput {
@@ -104,7 +108,7 @@ export class JobStore {
     const id = await nextValue(this.db, "jobs");
     await this.db
       .insertInto("jobs")
-      .values({ ...this.newRow(id, job), status: "queued" })
+      .values({ ...this.newRow(id, job), status: job.waiting === true ? "waiting" : "queued" })
       .onConflict((oc) => oc.columns(["run_id", "attempt", "job_key"]).doNothing())
       .execute();
     return (await this.byKey(job.runId, job.attempt, job.key)) as JobRecord;
@@ -179,6 +183,60 @@ export class JobStore {
     if (attempt !== undefined) query = query.where("attempt", "=", attempt);
     const rows = await query.orderBy("attempt").orderBy("id").execute();
     return rows.map(toJob);
+  }
+
+  /** Lets a waiting job go to the queue; false when it was not waiting (released already, or ended). */
+  async release(id: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable("jobs")
+      .set({ status: "queued" })
+      .where("id", "=", id)
+      .where("status", "=", "waiting")
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Jobs held back by protection rules or concurrency, oldest first. */
+  async waiting(limit = 500): Promise<JobRecord[]> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("status", "=", "waiting")
+      .orderBy("id")
+      .limit(limit)
+      .execute();
+    return rows.map(toJob);
+  }
+
+  /**
+   * Writes events into the log of a job no runner has taken (why it ended before running), after
+   * any rows it has. A job a runner holds writes its own log; this changes nothing then.
+   */
+  async noteWithoutRunner(jobId: number, events: readonly RunEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      const job = await trx
+        .selectFrom("jobs")
+        .select(["status", "acknowledged_seq", "runner_id"])
+        .where("id", "=", jobId)
+        .executeTakeFirst();
+      if (!job || job.runner_id !== null) return;
+      const first = job.acknowledged_seq + 1;
+      await trx
+        .insertInto("log_chunks")
+        .values({
+          job_id: jobId,
+          first_seq: first,
+          last_seq: first + events.length - 1,
+          body: events.map((e) => JSON.stringify(e)).join("\n"),
+        })
+        .execute();
+      await trx
+        .updateTable("jobs")
+        .set({ acknowledged_seq: first + events.length - 1 })
+        .where("id", "=", jobId)
+        .execute();
+    });
   }
 
   /** Queued jobs, oldest first. */
@@ -384,6 +442,48 @@ export class JobStore {
         cancel: job.cancel_requested === 1,
       } as const;
     });
+  }
+
+  /**
+   * A job's events from `fromSeq` on, as their stored JSON text, streamed: an archived log is
+   * decompressed while it is read, so the first rows come at once however long the log is (the
+   * dashboard reads whole logs this way). Nothing is parsed here.
+   */
+  async *eventTexts(jobId: number, fromSeq = 1): AsyncGenerator<{ seq: number; json: string }> {
+    const archived = await this.db
+      .selectFrom("jobs")
+      .select("log_blob")
+      .where("id", "=", jobId)
+      .executeTakeFirst();
+    const stream = archived?.log_blob ? await this.blobs.read(archived.log_blob) : undefined;
+    if (stream) {
+      // The archive holds one event a line, line n being seq n.
+      let seq = 0;
+      for await (const line of createInterface({ input: stream.pipe(createGunzip()), crlfDelay: Infinity })) {
+        seq++;
+        if (seq >= fromSeq && line !== "") yield { seq, json: line };
+      }
+      return;
+    }
+    for (let next = fromSeq; ;) {
+      const chunks = await this.db
+        .selectFrom("log_chunks")
+        .selectAll()
+        .where("job_id", "=", jobId)
+        .where("last_seq", ">=", next)
+        .orderBy("first_seq")
+        .limit(64)
+        .execute();
+      if (chunks.length === 0) return;
+      for (const chunk of chunks) {
+        const lines = chunk.body.split("\n");
+        for (let i = 0; i < lines.length; i++) {
+          const seq = chunk.first_seq + i;
+          if (seq >= next) yield { seq, json: lines[i] as string };
+        }
+        next = chunk.last_seq + 1;
+      }
+    }
   }
 
   /** A job's events from `fromSeq` on (at most `limit`), in order. */

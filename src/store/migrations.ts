@@ -6,6 +6,8 @@
 import type { Kysely, Migration, MigrationProvider } from "kysely";
 import { artifactsMigration } from "./migrations/0003_artifacts.js";
 import { cachesMigration } from "./migrations/0004_caches.js";
+import { secretsMigration } from "./migrations/0005_secrets.js";
+import { environmentsMigration } from "./migrations/0006_environments.js";
 
 const migrations: Record<string, Migration> = {
   "0001_server": {
@@ -169,6 +171,8 @@ const migrations: Record<string, Migration> = {
   },
   "0003_artifacts": artifactsMigration,
   "0004_caches": cachesMigration,
+  "0005_secrets": secretsMigration,
+  "0006_environments": environmentsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

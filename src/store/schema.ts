@@ -20,6 +20,13 @@ export interface Database {
   caches: CachesTable;
   cache_parts: CachePartsTable;
   artifacts: ArtifactsTable;
+  secrets: SecretsTable;
+  variables: VariablesTable;
+  audit_events: AuditEventsTable;
+  environments: EnvironmentsTable;
+  deployments: DeploymentsTable;
+  deployment_rollbacks: DeploymentRollbacksTable;
+  concurrency_groups: ConcurrencyGroupsTable;
 }
 
 /** Named counters: ids of each table, run numbers per workflow (`run_number:<repo>:<path>`). */
@@ -257,4 +264,114 @@ export interface ArtifactsTable {
   finalized_at: string | null;
   /** After this the artifact is no longer listed and the sweep removes it. */
   expires_at: string;
+}
+
+/** Deployment targets of a repository, each with its protection rules. */
+export interface EnvironmentsTable {
+  id: number;
+  repository_id: number;
+  name: string;
+  /** JSON array of the logins who may approve; empty: no approval needed. */
+  reviewers: string;
+  prevent_self_review: number;
+  /** Minutes a deployment waits after its job asks to deploy. */
+  wait_timer: number;
+  /** JSON `{ branches, tags }` of allowed patterns; null: any ref may deploy. */
+  deployment_policy: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One per job (run, attempt, job key) that names an environment. */
+export interface DeploymentsTable {
+  id: number;
+  repository_id: number;
+  environment_id: number;
+  run_id: number;
+  attempt: number;
+  job_key: string;
+  /** The job's row, once it exists. */
+  job_id: number | null;
+  job_name: string;
+  ref: string;
+  sha: string;
+  /** Who started it: the run's actor, or whoever asked for the rollback. */
+  creator: string;
+  approver: string | null;
+  review_comment: string | null;
+  /** queued | waiting | in_progress | success | failure | cancelled | inactive */
+  status: string;
+  url: string | null;
+  /** The deployment this one rolls back to (a redeploy of it). */
+  rollback_of: number | null;
+  /** When the wait timer lets it go on. */
+  wait_until: string | null;
+  /** Why it failed when it never ran (refused ref, rejected). */
+  reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A rollback asked for: the job of that attempt redeploys the target deployment. */
+export interface DeploymentRollbacksTable {
+  run_id: number;
+  attempt: number;
+  job_key: string;
+  target_id: number;
+  actor: string;
+  created_at: string;
+}
+
+/**
+ * Concurrency groups of a repository: the holder running and the one pending (`run:<id>:<attempt>`
+ * or `job:<run>:<attempt>:<key>`). Changed only by conditional updates, so several server
+ * processes never let two run at once.
+ */
+export interface ConcurrencyGroupsTable {
+  repository_id: number;
+  name: string;
+  running: string | null;
+  pending: string | null;
+  updated_at: string;
+}
+
+/**
+ * Encrypted secrets. Scope: `repository_id` 0 and `environment` '' for the organisation, the
+ * repository's id and '' for a repository, both set for an environment of that repository.
+ */
+export interface SecretsTable {
+  id: number;
+  repository_id: number;
+  environment: string;
+  /** Upper-case, as GitHub stores them. */
+  name: string;
+  /** `v1:<iv>:<tag>:<ciphertext>`, base64: AES-256-GCM under the master key, the scope as AAD. */
+  ciphertext: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Configuration variables (the `vars` context), same scopes as secrets; values are not secret. */
+export interface VariablesTable {
+  id: number;
+  repository_id: number;
+  environment: string;
+  name: string;
+  value: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Who changed what that matters (secrets, variables, tokens, runners, approvals, deployments). */
+export interface AuditEventsTable {
+  id: number;
+  /** The login, or null for the server itself. */
+  actor: string | null;
+  /** Dotted, e.g. `secret.set`, `token.revoke`, `deployment.approve`. */
+  action: string;
+  /** What it acted on, e.g. `repo:alice/app/env:production/secret:API_KEY`. */
+  target: string;
+  /** JSON object; never a secret's value. */
+  details: string;
+  created_at: string;
 }

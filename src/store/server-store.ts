@@ -6,7 +6,11 @@
 import { join } from "node:path";
 import { AccountStore } from "./accounts.js";
 import { ArtifactEntryStore } from "./artifacts.js";
+import { AuditStore } from "./audit.js";
 import { CacheEntryStore } from "./caches.js";
+import { ConcurrencyGroupStore } from "./concurrency-groups.js";
+import { DeploymentStore } from "./deployments.js";
+import { EnvironmentStore } from "./environments.js";
 import { openSqliteDatabase } from "./database.js";
 import type { StoreDatabase } from "./database.js";
 import { FileBlobStore } from "./blobs.js";
@@ -14,6 +18,7 @@ import type { BlobStore } from "./blobs.js";
 import { JobStore } from "./jobs.js";
 import { RepositoryStore } from "./repositories.js";
 import { RunStore } from "./runs.js";
+import { SecretStore, VariableStore } from "./secrets.js";
 
 export class ServerStore {
   readonly accounts: AccountStore;
@@ -22,6 +27,12 @@ export class ServerStore {
   readonly jobs: JobStore;
   readonly caches: CacheEntryStore;
   readonly artifacts: ArtifactEntryStore;
+  readonly audit: AuditStore;
+  readonly secrets: SecretStore;
+  readonly variables: VariableStore;
+  readonly environments: EnvironmentStore;
+  readonly deployments: DeploymentStore;
+  readonly concurrencyGroups: ConcurrencyGroupStore;
 
   constructor(
     private readonly database: StoreDatabase,
@@ -33,6 +44,12 @@ export class ServerStore {
     this.jobs = new JobStore(database.db, blobs);
     this.caches = new CacheEntryStore(database.db);
     this.artifacts = new ArtifactEntryStore(database.db);
+    this.audit = new AuditStore(database.db);
+    this.secrets = new SecretStore(database.db);
+    this.variables = new VariableStore(database.db);
+    this.environments = new EnvironmentStore(database.db);
+    this.deployments = new DeploymentStore(database.db);
+    this.concurrencyGroups = new ConcurrencyGroupStore(database.db);
   }
 
   get dialect(): StoreDatabase["dialect"] {

@@ -2,12 +2,15 @@
  * Loads one workflow file: screens its bytes, validates it with GitHub's own parser, adds the
  * checks GitHub makes elsewhere, and builds Conveyor's model. Every error is returned at once.
  */
-import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from "@actions/workflow-parser";
+import { convertWorkflowTemplate, NoOperationTraceWriter } from "@actions/workflow-parser";
 import { ErrorPolicy } from "@actions/workflow-parser/model/convert";
 import type { WorkflowJob, WorkflowTemplate } from "@actions/workflow-parser/model/workflow-template";
 import { isMapping, isString } from "@actions/workflow-parser/templates/tokens/type-guards";
 import type { MappingToken, TemplateToken } from "@actions/workflow-parser/templates/tokens/index";
-import type { TemplateContext } from "@actions/workflow-parser/templates/template-context";
+import {
+  TemplateContext,
+  TemplateValidationErrors,
+} from "@actions/workflow-parser/templates/template-context";
 import { compareDiagnostics, error, failed, ok } from "../diagnostic.js";
 import type { Diagnostic, Result, SourceLocation } from "../diagnostic.js";
 import type { JobDefinition, Permissions, RunDefaults, StepDefinition, Workflow } from "./model.js";
@@ -26,6 +29,8 @@ import {
 } from "./tokens.js";
 import { validateEvents } from "./triggers.js";
 import { checkWorkflowSemantics, clarifyParserMessage } from "./semantics.js";
+import { workflowSchemaFromSnapshot } from "./schema-snapshot.js";
+import { parseWorkflowText } from "./yaml-reader.js";
 
 export interface WorkflowSource {
   /** Repository-relative path, used in errors and as the workflow's identity. */
@@ -40,7 +45,14 @@ export async function loadWorkflow(source: WorkflowSource): Promise<Result<Workf
 }
 
 export async function loadWorkflowText(path: string, text: string): Promise<Result<Workflow>> {
-  const parsed = parseWorkflow({ name: path, content: text }, new NoOperationTraceWriter());
+  // GitHub's parser in its own context, with its schema restored from a snapshot rather than
+  // rebuilt, and the YAML document read by a faster equivalent of its reader (yaml-reader.ts).
+  const parserContext = new TemplateContext(
+    new TemplateValidationErrors(),
+    workflowSchemaFromSnapshot(),
+    new NoOperationTraceWriter(),
+  );
+  const parsed = parseWorkflowText(path, text, parserContext);
   const context = parsed.context;
   let template: WorkflowTemplate | undefined;
   if (parsed.value) {

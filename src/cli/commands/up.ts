@@ -89,6 +89,10 @@ async function serve(settings: UpSettings): Promise<number> {
       );
       return 1;
     }
+    if (code === "ECONVEYORCONFIG" && e instanceof Error) {
+      process.stderr.write(`conveyor up: ${e.message}\n`);
+      return 2;
+    }
     if (code === "EACCES") {
       process.stderr.write(
         `conveyor up: not allowed to listen on ${settings.host}:${settings.port} or to write ${settings.dataDir}.\n`,

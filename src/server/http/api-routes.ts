@@ -347,6 +347,7 @@ export function registerApiRoutes(app: FastifyInstance, context: ServerContext):
     withUser(async (_request, reply, user) => {
       if (!user.isAdmin) return sendError(reply, 403, "only an administrator can add runners.");
       const token = await store.accounts.createRegistrationToken();
+      await store.audit.record({ actor: user.login, action: "runner.registration-token", target: "runners" });
       return reply
         .code(201)
         .send({ token, command: `conveyor runner --server ${context.publicUrl} --token ${token}` });
@@ -364,6 +365,12 @@ export function registerApiRoutes(app: FastifyInstance, context: ServerContext):
       const body = checkBody<{ name: string }>(request.body, { name: "string" });
       if (!body.ok) return sendError(reply, 400, body.message);
       const { token, info } = await store.accounts.createToken(user.id, body.value.name);
+      await store.audit.record({
+        actor: user.login,
+        action: "token.create",
+        target: `user:${user.login}/token:${info.id}`,
+        details: { name: info.name },
+      });
       return reply.code(201).send({ ...info, token });
     }),
   );
@@ -374,6 +381,11 @@ export function registerApiRoutes(app: FastifyInstance, context: ServerContext):
       if (!(await store.accounts.revokeToken(user.id, Number(request.params.tokenId)))) {
         return sendError(reply, 404, `you have no active token ${request.params.tokenId}.`);
       }
+      await store.audit.record({
+        actor: user.login,
+        action: "token.revoke",
+        target: `user:${user.login}/token:${request.params.tokenId}`,
+      });
       return reply.code(204).send();
     }),
   );

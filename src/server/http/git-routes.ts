@@ -8,6 +8,7 @@ import type { User } from "../../store/accounts.js";
 import type { Repository } from "../../store/repositories.js";
 import { credentialOf, secretOf } from "../auth/credentials-header.js";
 import { isJobToken } from "../auth/job-tokens.js";
+import { allows } from "../auth/job-permissions.js";
 import { BASIC_CHALLENGE } from "../git/basic-auth.js";
 import { parseGitPath } from "../git/repository-names.js";
 import type { GitRequestPath } from "../git/repository-names.js";
@@ -93,6 +94,14 @@ async function accessFor(
       };
     }
     if (pushing) return { kind: "refused", status: 403, message: "A job token cannot push." };
+    if (!allows(claims.permissions.contents, "read")) {
+      return {
+        kind: "refused",
+        status: 403,
+        message:
+          "This job's permissions give `contents: none`: add `permissions: { contents: read }` to the job or workflow to check out.",
+      };
+    }
     return { kind: "job" };
   }
   const user = await context.store.accounts.userForToken(secret);

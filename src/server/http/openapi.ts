@@ -5,7 +5,7 @@
  */
 
 interface Operation {
-  readonly method: "get" | "post" | "delete";
+  readonly method: "get" | "post" | "put" | "patch" | "delete";
   readonly path: string;
   readonly summary: string;
   readonly public?: boolean;
@@ -49,6 +49,13 @@ export const API_OPERATIONS: readonly Operation[] = [
   },
   { method: "get", path: "/repos/{owner}/{name}", summary: "One repository", response: "Repository" },
   {
+    method: "patch",
+    path: "/repos/{owner}/{name}",
+    summary: "Change a repository's settings (its owner or an admin)",
+    body: { defaultBranch: "string (optional)" },
+    response: "Repository",
+  },
+  {
     method: "get",
     path: "/runs",
     summary: "Runs across repositories, newest first",
@@ -77,6 +84,110 @@ export const API_OPERATIONS: readonly Operation[] = [
     body: { failedOnly: "boolean (optional)" },
     response: "{ runId, attempt }",
   },
+  {
+    method: "get",
+    path: "/runs/{runId}/graph",
+    summary: "The run's job graph from `needs`: its top-level jobs before matrix expansion",
+    response: "{ jobs: { id, name, needs: string[], calls: boolean }[] }",
+  },
+  {
+    method: "get",
+    path: "/runs/{runId}/annotations",
+    summary:
+      "An attempt's annotations (errors, warnings, notices with file:line) and step summaries (markdown)",
+    query: ["attempt"],
+    response:
+      "{ annotations: { jobId, jobName, seq, step, level, message, title, file, line, column }[], summaries: { jobId, jobName, step, markdown }[] }",
+  },
+  {
+    method: "get",
+    path: "/repos/{owner}/{name}/workflows",
+    summary:
+      "The workflows at a ref (default branch), with the typed inputs of those that run on workflow_dispatch",
+    query: ["ref"],
+    response:
+      "{ ref, sha, workflows: { path, name, dispatch: { inputs: { name, type, description, required, default, options }[] } | null, errors }[] }",
+  },
+  {
+    method: "post",
+    path: "/jobs/{jobId}/rerun",
+    summary: "Re-run one job of a finished run (and the jobs that need it) as a new attempt",
+    response: "{ runId, attempt, jobs: string[] }",
+  },
+  {
+    method: "get",
+    path: "/repos/{owner}/{name}/environments",
+    summary: "The repository's environments, each with its protection rules and live deployment",
+    response: "{ environments: Environment[] }",
+  },
+  {
+    method: "get",
+    path: "/repos/{owner}/{name}/environments/{env}",
+    summary: "One environment: its rules and what is live",
+    response: "Environment",
+  },
+  {
+    method: "put",
+    path: "/repos/{owner}/{name}/environments/{env}",
+    summary:
+      "Create an environment or change its protection rules (owner or admins; fields left out keep their value)",
+    body: {
+      reviewers: "string[] (optional: logins, at most 6; one approval suffices)",
+      preventSelfReview: "boolean (optional)",
+      waitTimer: "number (optional: minutes, 0-43200)",
+      deploymentPolicy:
+        "{ branches: string[], tags: string[] } | null (optional: allowed ref patterns; null: any)",
+    },
+    response: "Environment",
+  },
+  {
+    method: "delete",
+    path: "/repos/{owner}/{name}/environments/{env}",
+    summary: "Remove an environment (its deployment history stays)",
+    response: "204",
+  },
+  {
+    method: "get",
+    path: "/repos/{owner}/{name}/environments/{env}/deployments",
+    summary: "An environment's deployments, newest first, and the live one",
+    query: ["limit", "before"],
+    response: "{ environment, live: Deployment | null, deployments: Deployment[], next: number | null }",
+  },
+  {
+    method: "post",
+    path: "/repos/{owner}/{name}/environments/{env}/rollback",
+    summary:
+      "Redeploy an earlier successful deployment: its job runs again with that run's commit, event and artifacts, through the environment's rules",
+    body: { to: "number (the deployment id)" },
+    response: "{ runId, attempt, environment, rollbackOf, sha }",
+  },
+  { method: "get", path: "/deployments/{deploymentId}", summary: "One deployment", response: "Deployment" },
+  {
+    method: "get",
+    path: "/runs/{runId}/pending-deployments",
+    summary: "The run's deployments waiting for review, and whether you may review each",
+    response: "{ pending: PendingDeployment[] }",
+  },
+  {
+    method: "post",
+    path: "/runs/{runId}/approve",
+    summary: "Approve the run's deployments waiting for your review",
+    body: { comment: "string (optional)", environment: "string (optional: only this environment's)" },
+    response: "{ runId, verdict, deployments: Deployment[] }",
+  },
+  {
+    method: "post",
+    path: "/runs/{runId}/reject",
+    summary: "Reject them: their jobs fail with your comment",
+    body: { comment: "string (optional)", environment: "string (optional: only this environment's)" },
+    response: "{ runId, verdict, deployments: Deployment[] }",
+  },
+  {
+    method: "get",
+    path: "/approvals",
+    summary: "Deployments waiting for the signed-in user's review, across repositories",
+    response: "{ pending: PendingDeployment[] }",
+  },
   { method: "get", path: "/jobs/{jobId}", summary: "A job with its steps", response: "Job" },
   {
     method: "post",
@@ -90,6 +201,14 @@ export const API_OPERATIONS: readonly Operation[] = [
     summary: "A job's event rows (log lines, steps, annotations) from a seq on; format=text gives plain text",
     query: ["from", "limit", "format"],
     response: "{ rows: { seq, event }[], next: number | null } | text/plain",
+  },
+  {
+    method: "get",
+    path: "/jobs/{jobId}/logs/lines",
+    summary:
+      "A job's whole log from a seq on, streamed as NDJSON (one `{ seq, event }` a line) as it is read: the first rows come at once however long the log",
+    query: ["from"],
+    response: "application/x-ndjson",
   },
   {
     method: "get",
@@ -178,7 +297,75 @@ export const API_OPERATIONS: readonly Operation[] = [
     query: ["branch"],
     response: "image/svg+xml",
   },
+  ...secretOperations(),
+  {
+    method: "get",
+    path: "/audit",
+    summary:
+      "The audit log, newest first (admins): who changed secrets, variables, tokens, runners, deployments",
+    query: ["actor", "action", "target", "since", "until", "before", "limit"],
+    response: "{ events: AuditEvent[], next: number | null }",
+  },
 ];
+
+/** Secrets and variables at each of GitHub's three scopes (src/server/http/secret-routes.ts). */
+function secretOperations(): Operation[] {
+  const scopes = [
+    { prefix: "", what: "the organisation's", who: "admins" },
+    { prefix: "/repos/{owner}/{name}", what: "a repository's", who: "its owner or admins" },
+    {
+      prefix: "/repos/{owner}/{name}/environments/{env}",
+      what: "an environment's",
+      who: "the repository's owner or admins",
+    },
+  ];
+  return scopes.flatMap(({ prefix, what, who }): Operation[] => [
+    {
+      method: "get",
+      path: `${prefix}/secrets`,
+      summary: `List ${what} secrets: names and dates, never values (${who})`,
+      response: "{ scope: string, secrets: { name, createdAt, updatedAt }[] }",
+    },
+    {
+      method: "put",
+      path: `${prefix}/secrets/{entry}`,
+      summary: `Create or replace one of ${what} secrets, encrypted at rest (${who})`,
+      body: { value: "string (up to 48 KB)" },
+      response: "{ name, scope, created } (201 created, 200 replaced)",
+    },
+    {
+      method: "delete",
+      path: `${prefix}/secrets/{entry}`,
+      summary: `Delete one of ${what} secrets`,
+      response: "204",
+    },
+    {
+      method: "get",
+      path: `${prefix}/variables`,
+      summary: `List ${what} variables with their values (${who})`,
+      response: "{ scope: string, variables: { name, value, createdAt, updatedAt }[] }",
+    },
+    {
+      method: "get",
+      path: `${prefix}/variables/{entry}`,
+      summary: `One of ${what} variables`,
+      response: "{ name, value, createdAt, updatedAt }",
+    },
+    {
+      method: "put",
+      path: `${prefix}/variables/{entry}`,
+      summary: `Create or replace one of ${what} variables (${who})`,
+      body: { value: "string (up to 48 KB)" },
+      response: "{ name, scope, created } (201 created, 200 replaced)",
+    },
+    {
+      method: "delete",
+      path: `${prefix}/variables/{entry}`,
+      summary: `Delete one of ${what} variables`,
+      response: "204",
+    },
+  ]);
+}
 
 function pathParameters(path: string) {
   return [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({

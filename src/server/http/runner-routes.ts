@@ -29,6 +29,7 @@ import type { StoredAssignment } from "../runs/run-coordinator.js";
 import { sendError } from "./errors.js";
 import { checkBody } from "./body-checks.js";
 import { eventRowsOf } from "./event-rows.js";
+import { leaseAdditions } from "../secrets/lease-contexts.js";
 
 /** How stale a runner's "last seen" may get before a request from it records it again. */
 const LAST_SEEN_PRECISION_MS = 5_000;
@@ -113,6 +114,12 @@ export function registerRunnerRoutes(app: FastifyInstance, context: ServerContex
       os: registration.os,
       arch: registration.arch,
     });
+    await store.audit.record({
+      actor: null,
+      action: "runner.register",
+      target: `runner:${runner.id}`,
+      details: { name: runner.name, labels, os: registration.os, arch: registration.arch },
+    });
     const response: RegisterResponse = { runnerId: String(runner.id), credential, labels };
     return reply.code(201).send(response);
   });
@@ -154,6 +161,7 @@ export function registerRunnerRoutes(app: FastifyInstance, context: ServerContex
           const jobs: JobLease[] = [];
           for (const job of claimed) jobs.push(await leaseFor(context, job));
           for (const job of claimed) await store.runs.markStarted(job.runId);
+          for (const job of claimed) await store.deployments.started(job.id);
           if (claimed.length > 0) for (const job of claimed) notifier.runChanged(job.runId);
           const response: PollResponse = { jobs, cancel };
           return reply.send(response);
@@ -269,7 +277,22 @@ async function leaseFor(context: ServerContext, job: JobRecord): Promise<JobLeas
   if (!run || !definitionText) throw new Error(`job ${job.id} has no run`);
   const definition = JSON.parse(definitionText) as RunDefinition;
   const assignment = JSON.parse(job.assignment) as StoredAssignment;
-  const token = context.jobTokens.issue({ jobId: job.id, runId: run.id, repositoryId: run.repositoryId });
+  const additions = await leaseAdditions(
+    context,
+    {
+      key: job.key,
+      repositoryId: run.repositoryId,
+      environment: assignment.environment,
+      contexts: assignment.contexts,
+    },
+    definition,
+  );
+  const token = context.jobTokens.issue({
+    jobId: job.id,
+    runId: run.id,
+    repositoryId: run.repositoryId,
+    permissions: additions.permissions,
+  });
   const repository = await context.store.repositories.byId(run.repositoryId);
   return {
     jobId: String(job.id),
@@ -281,11 +304,13 @@ async function leaseFor(context: ServerContext, job: JobRecord): Promise<JobLeas
     workflowFiles: definition.workflowFiles,
     workflowPath: definition.workflowPath,
     instance: assignment.instance,
-    // The job token is the job's GITHUB_TOKEN: a secret, so the runner masks it in every log.
+    // Secrets are decrypted for this lease only (the run stores placeholders). The job token is
+    // the job's GITHUB_TOKEN: a secret too, so the runner masks it, and every value, in every log.
     contexts: {
       ...assignment.contexts,
       github: { ...(assignment.contexts.github ?? {}), token },
-      secrets: { ...(assignment.contexts.secrets ?? {}), GITHUB_TOKEN: token },
+      vars: additions.vars,
+      secrets: { ...additions.secrets, GITHUB_TOKEN: token },
     },
     event: definition.payload,
     repository: { fullName: repository?.fullName ?? "", cloneUrl: context.cloneUrlOf(repository) },

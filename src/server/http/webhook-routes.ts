@@ -61,6 +61,7 @@ export function registerWebhookRoutes(app: FastifyInstance, context: ServerConte
       workflowFiles,
       serverUrl: context.publicUrl,
       cloneUrl: context.cloneUrlOf(repository),
+      fromFork: event.fromFork,
     });
     return reply.code(202).send({
       ok: true,

@@ -7,6 +7,8 @@ import { buildGithubContext } from "../../engine/github-context.js";
 import type { GithubContext, RepositoryFacts } from "../../engine/github-context.js";
 import type { RunContexts } from "../../engine/run-engine.js";
 import type { JsonObject } from "../../json.js";
+import { placeholderContext } from "../secrets/job-secrets.js";
+import type { RunSecretRefs } from "../secrets/job-secrets.js";
 
 export interface RunDefinition {
   readonly workflowPath: string;
@@ -22,6 +24,13 @@ export interface RunDefinition {
   readonly inputs: JsonObject;
   /** Where runners fetch the repository from. */
   readonly cloneUrl: string;
+  /**
+   * The names of the secrets the run may use (none for a fork's pull request) and the nonce of
+   * their placeholders: values are never stored, a job's are added to its lease.
+   */
+  readonly secretRefs?: RunSecretRefs;
+  /** A pull request from a fork (the webhook said so): its runs get no secrets. */
+  readonly fromFork?: boolean;
   /** For a workflow_run run: how many workflow_run levels led to it (GitHub stops at three). */
   readonly chainDepth?: number;
 }
@@ -51,8 +60,8 @@ export function runContexts(
   return {
     github: runGithubContext(definition, run),
     vars: definition.vars,
-    // Secrets are added when a job is handed to a runner, never stored with the run.
-    secrets: {},
+    // Placeholders only: values are added when a job is handed to a runner, never stored with the run.
+    secrets: placeholderContext(definition.secretRefs),
     inputs: definition.inputs,
   };
 }

@@ -16,6 +16,8 @@ import { matchTrigger } from "../../workflow/triggers.js";
 import type { RunCoordinator } from "./run-coordinator.js";
 import { runGithubContext } from "./run-definition.js";
 import type { RunDefinition } from "./run-definition.js";
+import { secretsWithheld } from "../secrets/job-secrets.js";
+import type { SecretsService } from "../secrets/secrets-service.js";
 
 export interface RepositoryEvent {
   readonly repository: Repository;
@@ -36,6 +38,8 @@ export interface RepositoryEvent {
   readonly cloneUrl: string;
   /** workflow_run: the level of the chain the new runs are at. */
   readonly chainDepth?: number;
+  /** A pull request whose head is in another repository (a fork): no secrets. */
+  readonly fromFork?: boolean;
 }
 
 export interface StartedRuns {
@@ -47,7 +51,11 @@ export interface StartedRuns {
 }
 
 export class RunStarter {
-  constructor(private readonly coordinator: RunCoordinator) {}
+  constructor(
+    private readonly coordinator: RunCoordinator,
+    /** Variables and secret names for new runs; without it runs get none. */
+    private readonly secrets?: SecretsService,
+  ) {}
 
   async start(event: RepositoryEvent): Promise<StartedRuns> {
     const runs: RunRecord[] = [];
@@ -98,9 +106,18 @@ export class RunStarter {
         workflowName: workflow.name,
         actor: event.actor,
         serverUrl: event.serverUrl,
-        vars: {},
+        vars: (await this.secrets?.runVariables(event.repository.id)) ?? {},
         inputs,
         cloneUrl: event.cloneUrl,
+        ...(this.secrets
+          ? {
+              secretRefs: await this.secrets.runSecretRefs(
+                event.repository.id,
+                secretsWithheld(event.eventName, runPayload, event.fromFork),
+              ),
+            }
+          : {}),
+        ...(event.fromFork === true ? { fromFork: true } : {}),
         ...(event.chainDepth === undefined ? {} : { chainDepth: event.chainDepth }),
       };
       runs.push(
