@@ -98,13 +98,30 @@ const lazyBuiltins = {
   },
 };
 
+/**
+ * The parser's own `getWorkflowSchema()` builds the schema from an 80 kB JSON file that the bundle
+ * would carry and evaluate at start-up. Conveyor restores the same schema from a snapshot
+ * (src/workflow/schema-snapshot.ts, checked against the parser's by its test), so the bundle gives
+ * the parser the snapshot too.
+ */
+const workflowSchemaFromSnapshot = {
+  name: "workflow-schema-from-snapshot",
+  setup(b) {
+    b.onResolve({ filter: /\/workflow-schema\.js$/ }, (args) =>
+      args.importer.includes("@actions/workflow-parser")
+        ? { path: join(process.cwd(), "scripts", "workflow-schema-shim.ts") }
+        : undefined,
+    );
+  },
+};
+
 rmSync("dist", { recursive: true, force: true });
 await build({
   ...common,
   entryPoints: { conveyor: "src/cli/main.ts" },
   outdir: "dist",
   outExtension: { ".js": ".cjs" },
-  plugins: [lazyBuiltins, splitDynamicImports],
+  plugins: [lazyBuiltins, splitDynamicImports, workflowSchemaFromSnapshot],
 });
 if (lazyModules.size > 0) {
   // Each module is required on first access to its export: loading lazy.cjs evaluates none of them.

@@ -2,11 +2,8 @@
  * `conveyor run --watch`: runs, then runs again whenever a file changes. Changes git ignores
  * (and `.git/`, `.conveyor/`) do not count. A change during a run cancels it and starts afresh.
  */
-import { execFile } from "node:child_process";
 import { watch } from "node:fs";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
+import { runCommand as run } from "../local/run-command.js";
 
 /** How long to wait for a burst of changes (an editor saving several files) to settle. */
 const SETTLE_MS = 300;

@@ -9,7 +9,6 @@
  * job's workspace is then made with file copies only: the clone's `.git` and the working tree's
  * files, as they are when the job starts.
  */
-import { execFile } from "node:child_process";
 import {
   copyFile,
   link,
@@ -25,9 +24,7 @@ import {
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
+import { runCommand as run } from "./run-command.js";
 
 /** Folders never copied into a workspace: Conveyor's own records, and git's. */
 const SKIPPED = new Set([".git", ".conveyor"]);

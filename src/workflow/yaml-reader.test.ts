@@ -1,6 +1,4 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { NoOperationTraceWriter, parseWorkflow } from "@actions/workflow-parser";
 import { getWorkflowSchema } from "@actions/workflow-parser/workflows/workflow-schema";
 import {
@@ -9,18 +7,7 @@ import {
 } from "@actions/workflow-parser/templates/template-context";
 import { describe, expect, it } from "vitest";
 import { parseWorkflowText } from "./yaml-reader.js";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-/** Every workflow-like YAML file of the repository's examples and tests. */
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (name === "node_modules" || name.startsWith(".conveyor")) return [];
-    if (statSync(path).isDirectory()) return yamlFiles(path);
-    return /\.ya?ml$/.test(name) ? [path] : [];
-  });
-}
+import { repositoryYamlFiles } from "./yaml-files.test-support.js";
 
 /** What a parse gives: every error with its location, and the token tree. */
 function outcome(parse: (context: TemplateContext) => { value: unknown }): unknown {
@@ -46,7 +33,7 @@ function expectSameAsParser(content: string, name = "w.yml"): void {
 
 describe("parseWorkflowText", () => {
   it("gives the parser's errors and tokens for every workflow in the repository", () => {
-    const files = ["examples", "test"].flatMap((dir) => yamlFiles(join(ROOT, dir)));
+    const files = repositoryYamlFiles();
     expect(files.length).toBeGreaterThan(20);
     for (const file of files) expectSameAsParser(readFileSync(file, "utf8"), file);
   });

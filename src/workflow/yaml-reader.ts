@@ -33,6 +33,8 @@ import {
 } from "@actions/workflow-parser/templates/tokens/index";
 import type { LiteralToken, TemplateToken } from "@actions/workflow-parser/templates/tokens/index";
 import type { TokenRange } from "@actions/workflow-parser/templates/tokens/token-range";
+import { PlainEventKind, readPlainYaml } from "./plain-yaml.js";
+import type { PlainEvent } from "./plain-yaml.js";
 
 /** The workflow schema's root definition, as `parseWorkflow` reads it. */
 const WORKFLOW_ROOT = "workflow-root-strict";
@@ -74,6 +76,13 @@ class ListedYamlObjectReader implements ObjectReader {
     private readonly fileId: number | undefined,
     content: string,
   ) {
+    // Most workflow files are plain YAML, which a reader of its own reads several times faster;
+    // `yaml` reads the rest (and reports every syntax error).
+    const plain = readPlainYaml(content);
+    if (plain !== undefined) {
+      this.listPlain(plain, content);
+      return;
+    }
     const doc = parseDocument(content, {
       lineCounter: this.lineCounter,
       keepSourceTokens: true,
@@ -135,6 +144,53 @@ class ListedYamlObjectReader implements ObjectReader {
       this.events.push({ kind: EventKind.Literal, token });
       this.list(node.value, aliases, doc);
     }
+  }
+
+  private listPlain(events: readonly PlainEvent[], content: string): void {
+    const position = positionsIn(content);
+    this.events.push(DOCUMENT_START);
+    for (const event of events) {
+      const range: TokenRange = { start: position(event.start), end: position(event.end) };
+      switch (event.kind) {
+        case PlainEventKind.MappingStart:
+          this.events.push({
+            kind: EventKind.MappingStart,
+            token: new MappingToken(this.fileId, range, undefined),
+          });
+          break;
+        case PlainEventKind.MappingEnd:
+          this.events.push(MAPPING_END);
+          break;
+        case PlainEventKind.SequenceStart:
+          this.events.push({
+            kind: EventKind.SequenceStart,
+            token: new SequenceToken(this.fileId, range, undefined),
+          });
+          break;
+        case PlainEventKind.SequenceEnd:
+          this.events.push(SEQUENCE_END);
+          break;
+        case PlainEventKind.Key:
+          // As for `yaml`'s keys: the value as it resolved, whatever its type.
+          this.events.push({
+            kind: EventKind.Literal,
+            token: new StringToken(this.fileId, range, event.value as string, undefined),
+          });
+          break;
+        case PlainEventKind.Scalar:
+          this.events.push({ kind: EventKind.Literal, token: this.plainLiteral(event, range) });
+          break;
+      }
+    }
+    this.events.push(DOCUMENT_END);
+  }
+
+  private plainLiteral(event: PlainEvent, range: TokenRange): LiteralToken {
+    const value = event.value;
+    if (value === null || value === undefined) return new NullToken(this.fileId, range, undefined);
+    if (typeof value === "number") return new NumberToken(this.fileId, range, value, undefined);
+    if (typeof value === "boolean") return new BooleanToken(this.fileId, range, value, undefined);
+    return new StringToken(this.fileId, range, value, undefined, event.source, event.header);
   }
 
   private rangeOfNode(node: { range?: [number, number, number] | null } | null): TokenRange | undefined {
@@ -218,6 +274,22 @@ function rangeOf(
   const start = { line: linePos[0].line, column: linePos[0].col };
   const end = linePos.length === 2 ? { line: linePos[1].line, column: linePos[1].col } : start;
   return { start, end };
+}
+
+/** Line and column (both from 1) of offsets in `text`, as `yaml`'s LineCounter gives them. */
+function positionsIn(text: string): (offset: number) => { line: number; column: number } {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if ((starts[mid] ?? 0) <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low + 1, column: offset - (starts[low] ?? 0) + 1 };
+  };
 }
 
 /** `parseWorkflow` of `@actions/workflow-parser` (same context, errors and tokens), read faster. */
