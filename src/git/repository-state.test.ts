@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -349,6 +349,17 @@ describe("readRepositoryState outside a repository", () => {
   it("says so when git is not installed", async () => {
     const dir = folder("no-git");
     const state = await readRepositoryState(dir, { env: { ...env, PATH: join(sandbox, "empty-path") } });
+    expect(state.isGitRepository).toBe(false);
+    expect(state.warnings.map((w) => w.message)).toEqual([
+      "git is not installed (or not on PATH): running the folder as a plain folder, without git facts.",
+    ]);
+  });
+
+  it("says so when a shell is there but git is not", async () => {
+    const dir = folder("shell-without-git");
+    const bin = folder("only-sh");
+    symlinkSync("/bin/sh", join(bin, "sh"));
+    const state = await readRepositoryState(dir, { env: { ...env, PATH: bin } });
     expect(state.isGitRepository).toBe(false);
     expect(state.warnings.map((w) => w.message)).toEqual([
       "git is not installed (or not on PATH): running the folder as a plain folder, without git facts.",

@@ -17,7 +17,7 @@
  * two copies could disagree.
  */
 import { Buffer } from "node:buffer";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { closeSync, createReadStream, existsSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -89,7 +89,12 @@ export function isRunId(name: string): boolean {
 
 function newRunId(at: Date): string {
   const stamp = at.toISOString().replace(/[-:.]/g, "");
-  return `${stamp}-${randomBytes(3).toString("hex")}`;
+  // Not a secret and not needed unique: mkdir sees a clash and another id is drawn. (Math.random
+  // spares a short `conveyor run` loading node:crypto.)
+  const suffix = Math.floor(Math.random() * 0x1000000)
+    .toString(16)
+    .padStart(6, "0");
+  return `${stamp}-${suffix}`;
 }
 
 async function createRunDirectory(runs: string, at: Date): Promise<string> {
