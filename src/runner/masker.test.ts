@@ -51,6 +51,27 @@ describe("SecretMasker.mask", () => {
   it("treats regular-expression characters literally", () => {
     expect(maskerWith("a.b*c(d)[e]$^|\\").mask("x a.b*c(d)[e]$^|\\ aXbbc")).toBe("x *** aXbbc");
   });
+
+  it("finds the same runs by scanning (the first texts after an add) as by its compiled pattern", () => {
+    // A seeded walk over small alphabets, where overlaps and adjacent secrets are frequent.
+    let state = 12345;
+    const next = (n: number): number => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state % n;
+    };
+    const word = (length: number): string =>
+      Array.from({ length }, () => "abc.*"[next(5)] as string).join("");
+    for (let round = 0; round < 300; round++) {
+      const secrets = Array.from({ length: 1 + next(4) }, () => word(1 + next(4)));
+      const scanning = maskerWith(...secrets);
+      const compiled = maskerWith(...secrets);
+      for (let i = 0; i < 70; i++) compiled.mask("warm up past the scanning texts");
+      for (let i = 0; i < 5; i++) {
+        const text = word(next(30));
+        expect(scanning.mask(text), `${JSON.stringify(secrets)} in ${text}`).toBe(compiled.mask(text));
+      }
+    }
+  });
 });
 
 describe("SecretMasker.add", () => {
