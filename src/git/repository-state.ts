@@ -21,10 +21,10 @@
  *   else `local`); the name is the top-level folder's name.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { Diagnostic } from "../diagnostic.js";
+import { gitFragment, runShellTogether } from "./shell-batch.js";
+import type { CommandOutput } from "./shell-batch.js";
 
 /** Git's null object id: GitHub's `before` for a new ref, and Conveyor's sha when there is no commit. */
 export const NULL_SHA = "0".repeat(40);
@@ -112,37 +112,50 @@ export interface ReadRepositoryOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/** `%x00`-separated, the message last because it is the one field that may hold newlines. */
+export const COMMIT_FORMAT = ["%H", "%T", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B"].join("%x00");
+
+/** `*objectname` is a tag's commit (annotated tags point at a tag object first). */
+const REF_FORMAT = "%(refname)%00%(objectname)%00%(*objectname)%00%(symref)";
+
 /**
- * Reads the state of the working tree that holds `folder`. Starting a process is most of the cost
- * (a fork of this large Node process blocks it for 10 ms or more each), so the five git commands
- * run from one shell, at once.
+ * The git commands whose outputs make a repository's state, as fragments for `runShellTogether`
+ * (which `repositoryStateFrom` reads, in this order).
+ */
+const REPOSITORY_STATE_COMMANDS: readonly string[] = [
+  ["rev-parse", "--show-toplevel"],
+  // --no-optional-locks: do not refresh the index, which could race the user's own git commands.
+  ["--no-optional-locks", "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"],
+  [
+    "log",
+    "-1",
+    "-z",
+    `--format=${COMMIT_FORMAT}`,
+    "--name-status",
+    "--no-renames",
+    "--diff-merges=first-parent",
+    "HEAD",
+  ],
+  ["for-each-ref", `--format=${REF_FORMAT}`, "refs/heads", "refs/remotes/origin", "refs/tags"],
+  ["config", "-z", "--get-regexp", "^(user\\.(name|email)|remote\\.origin\\.url)$"],
+].map(gitFragment);
+
+/**
+ * Reads the state of the working tree that holds `folder`: the five git commands run at once from
+ * one shell (see shell-batch.ts).
  */
 export async function readRepositoryState(
   folder: string,
   options: ReadRepositoryOptions = {},
 ): Promise<RepositoryState> {
   const dir = resolve(folder);
-  const [topLevel, status, log, refList, config] = await runGitTogether(
-    dir,
-    [
-      ["rev-parse", "--show-toplevel"],
-      // --no-optional-locks: do not refresh the index, which could race the user's own git commands.
-      ["--no-optional-locks", "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"],
-      [
-        "log",
-        "-1",
-        "-z",
-        `--format=${COMMIT_FORMAT}`,
-        "--name-status",
-        "--no-renames",
-        "--diff-merges=first-parent",
-        "HEAD",
-      ],
-      ["for-each-ref", `--format=${REF_FORMAT}`, "refs/heads", "refs/remotes/origin", "refs/tags"],
-      ["config", "-z", "--get-regexp", "^(user\\.(name|email)|remote\\.origin\\.url)$"],
-    ] as const,
-    options.env,
-  );
+  return repositoryStateFrom(dir, await runShellTogether(dir, REPOSITORY_STATE_COMMANDS, options.env));
+}
+
+/** The state of the working tree at `dir` from the outputs of `REPOSITORY_STATE_COMMANDS`, in order. */
+function repositoryStateFrom(dir: string, outputs: readonly CommandOutput[]): RepositoryState {
+  const failed: CommandOutput = { ok: false, missing: false, stderr: "not run" };
+  const [topLevel = failed, status = failed, log = failed, refList = failed, config = failed] = outputs;
 
   // Outside a repository git still reads the global config, so the user is known in a plain folder too.
   const settings = parseConfig(config.ok ? config.stdout : "");
@@ -216,9 +229,8 @@ export async function readRepositoryState(
 // ---------------------------------------------------------------------------------------------
 // Running git
 
-export type GitOutput =
-  | { readonly ok: true; readonly stdout: string }
-  | { readonly ok: false; readonly missing: boolean; readonly stderr: string };
+/** What a git command gave (see `CommandOutput`). */
+export type GitOutput = CommandOutput;
 
 /** Runs git in `dir` and collects its output; a failure to start or a non-zero exit is a value. */
 export function runGit(
@@ -238,66 +250,6 @@ export function runGit(
     );
   });
 }
-
-/** The shell's exit code for a command it cannot find: git is not installed. */
-const COMMAND_NOT_FOUND = 127;
-
-/**
- * Runs git commands in `dir` at once from one shell, each writing its output to a file of its own
- * (outputs hold NUL bytes, which a shell variable cannot), and gives each one's output as
- * `runGit` would. Starting one shell costs this process one fork instead of one per command.
- */
-export async function runGitTogether<const T extends readonly (readonly string[])[]>(
-  dir: string,
-  commands: T,
-  env: NodeJS.ProcessEnv | undefined,
-): Promise<{ [K in keyof T]: GitOutput }> {
-  const outputs = mkdtempSync(join(tmpdir(), "conveyor-git-"));
-  try {
-    const script = [
-      ...commands.map(
-        (args, i) =>
-          `(git -C "$1" ${args.map(shellQuote).join(" ")} >"$2/${i}.out" 2>"$2/${i}.err"; echo $? >"$2/${i}.code") &`,
-      ),
-      "wait",
-    ].join("\n");
-    const shell = await new Promise<{ ok: boolean; missing: boolean; stderr: string }>((done) => {
-      execFile(
-        "sh",
-        ["-c", script, "sh", dir, outputs],
-        { encoding: "utf8", windowsHide: true, env: env ?? process.env },
-        (failure, _stdout, stderr) =>
-          done({ ok: !failure, missing: failure?.code === "ENOENT", stderr: String(stderr) }),
-      );
-    });
-    return commands.map((_, i): GitOutput => {
-      if (!shell.ok) return { ok: false, missing: shell.missing, stderr: shell.stderr };
-      const read = (suffix: string): string => {
-        try {
-          return readFileSync(join(outputs, `${i}.${suffix}`), "utf8");
-        } catch {
-          return ""; // the shell was stopped before this command ended
-        }
-      };
-      const code = Number(read("code").trim() || Number.NaN);
-      if (code === 0) return { ok: true, stdout: read("out") };
-      return { ok: false, missing: code === COMMAND_NOT_FOUND, stderr: read("err") };
-    }) as { [K in keyof T]: GitOutput };
-  } finally {
-    rmSync(outputs, { recursive: true, force: true });
-  }
-}
-
-/** One word for `sh`, quoted so that nothing in it is interpreted. */
-function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, "'\\''")}'`;
-}
-
-/** `%x00`-separated, the message last because it is the one field that may hold newlines. */
-export const COMMIT_FORMAT = ["%H", "%T", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B"].join("%x00");
-
-/** `*objectname` is a tag's commit (annotated tags point at a tag object first). */
-const REF_FORMAT = "%(refname)%00%(objectname)%00%(*objectname)%00%(symref)";
 
 function lines(text: string): string[] {
   return text.split("\n").filter((line) => line !== "");
