@@ -451,6 +451,7 @@ export class Runner {
             outputs: outcome.outputs,
             ...(outcome.continueOnError !== undefined ? { continueOnError: outcome.continueOnError } : {}),
             ...(outcome.unavailableOnHost ? { unavailableOnHost: true } : {}),
+            ...(outcome.environmentUrl === undefined ? {} : { environmentUrl: outcome.environmentUrl }),
           },
           signal,
         );

@@ -67,6 +67,8 @@ export interface JobOutcome {
    * cancel the other matrix jobs for it (they may be the ones this host can run).
    */
   readonly unavailableOnHost?: boolean;
+  /** `environment.url`, evaluated after the job's steps (it may use their outputs), when it has one. */
+  readonly environmentUrl?: string;
 }
 
 export type EngineCommand =

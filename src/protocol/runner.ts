@@ -139,6 +139,8 @@ export interface CompleteRequest {
   readonly outputs: Readonly<Record<string, string>>;
   readonly continueOnError?: boolean;
   readonly unavailableOnHost?: boolean;
+  /** `environment.url` evaluated after the job's steps. */
+  readonly environmentUrl?: string;
 }
 
 /** Every error answer: a message a person can act on. */

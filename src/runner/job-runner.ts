@@ -12,6 +12,7 @@ import type { Diagnostic } from "../diagnostic.js";
 import { formatDiagnostic } from "../diagnostic.js";
 import type { JobAssignment, JobOutcome } from "../engine/run-engine.js";
 import { now } from "../engine/events.js";
+import { environmentUrlToken, evaluateEnvironmentUrl } from "../engine/job-gates.js";
 import type { LogKind, RunEventSink, StepOutcome } from "../engine/events.js";
 import type { ExpressionContexts, JsonObject } from "../expressions/contexts.js";
 import { evaluateCondition } from "../expressions/evaluate.js";
@@ -212,6 +213,7 @@ export class JobExecution {
         await this.runSteps(assignment.job.steps, scope);
         await this.runPostSteps();
         const outputs = this.evaluateOutputs(scope);
+        const environmentUrl = this.evaluateEnvironmentUrl(scope);
         // A job that ran out of time was cancelled, as GitHub reports it (`needs.<job>.result` too).
         const conclusion = this.cancelled ? "cancelled" : this.status === "success" ? "success" : "failure";
         outcome = {
@@ -219,6 +221,7 @@ export class JobExecution {
           outputs,
           continueOnError: setup.continueOnError,
           ...(conclusion === "failure" && this.unavailable ? { unavailableOnHost: true } : {}),
+          ...(environmentUrl === undefined ? {} : { environmentUrl }),
         };
       }
     } finally {
@@ -746,6 +749,24 @@ export class JobExecution {
       outputs[name] = value.value;
     }
     return outputs;
+  }
+
+  /** `environment.url` over the contexts after the steps, as GitHub evaluates it; never a secret. */
+  private evaluateEnvironmentUrl(scope: StepScope): string | undefined {
+    const token = environmentUrlToken(this.assignment.job.environment);
+    if (!token) return undefined;
+    const url = evaluateEnvironmentUrl(token, this.stepContexts(scope), {
+      fileName: this.assignment.workflow.fileName,
+    });
+    if (!url.ok) {
+      for (const e of url.errors) this.jobError({ ...e, severity: "warning" });
+      return undefined;
+    }
+    if (url.value !== undefined && this.masker.mask(url.value) !== url.value) {
+      this.jobAnnotation("warning", "Skip the environment url since it may contain secret.");
+      return undefined;
+    }
+    return url.value;
   }
 
   // -------------------------------------------------------------------------------------------

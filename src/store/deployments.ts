@@ -63,13 +63,16 @@ const FINISHED: readonly DeploymentStatus[] = ["success", "failure", "cancelled"
 export class DeploymentStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Records the deployment of a job once: a second call returns the first one's record. */
-  async ensure(deployment: NewDeployment): Promise<Deployment> {
+  /**
+   * Records the deployment of a job once: a second call returns the first one's record.
+   * `created` says whether this call made it (so that it is audited once, whatever the races).
+   */
+  async ensure(deployment: NewDeployment): Promise<{ deployment: Deployment; created: boolean }> {
     const existing = await this.byJob(deployment.runId, deployment.attempt, deployment.jobKey);
-    if (existing) return existing;
+    if (existing) return { deployment: existing, created: false };
     const id = await nextValue(this.db, "deployments");
     const at = timestamp();
-    await this.db
+    const inserted = await this.db
       .insertInto("deployments")
       .values({
         id,
@@ -94,8 +97,12 @@ export class DeploymentStore {
         updated_at: at,
       })
       .onConflict((oc) => oc.columns(["run_id", "attempt", "job_key"]).doNothing())
-      .execute();
-    return (await this.byJob(deployment.runId, deployment.attempt, deployment.jobKey)) as Deployment;
+      .executeTakeFirst();
+    const stored = (await this.byJob(deployment.runId, deployment.attempt, deployment.jobKey)) as Deployment;
+    return {
+      deployment: stored,
+      created: stored.id === id && Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0,
+    };
   }
 
   async byId(id: number): Promise<Deployment | undefined> {

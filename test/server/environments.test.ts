@@ -29,6 +29,12 @@ interface JobView {
   reason: string | null;
   startedAt: string | null;
 }
+interface AuditEvent {
+  actor: string | null;
+  action: string;
+  target: string;
+  details: Record<string, unknown>;
+}
 interface DeploymentView {
   id: number;
   environment: string;
@@ -107,9 +113,15 @@ on:
 jobs:
   ship:
     runs-on: ubuntu-latest
-    environment: \${{ inputs.target }}
+    environment:
+      name: \${{ inputs.target }}
+      # GitHub evaluates the url after the steps: it may use their outputs.
+      url: \${{ steps.ship.outputs.url }}
     steps:
-      - run: echo "shipped to \${{ inputs.target }}"
+      - id: ship
+        run: |
+          echo "shipped to \${{ inputs.target }}"
+          echo "url=https://\${{ inputs.target }}.example.test/\${{ github.run_id }}" >> "$GITHUB_OUTPUT"
 `;
 
 const DEPLOY_SCRIPT = `#!/bin/sh
@@ -310,6 +322,32 @@ describe("continuous delivery on the server", () => {
     });
     expect(third.deployments.filter((d) => d.status === "success")).toHaveLength(1);
     expect(third.deployments.map((d) => d.status)).toEqual(["success", "inactive", "inactive"]);
+
+    // The audit log says who did what, oldest first here.
+    const audit = await api<{ events: AuditEvent[] }>(
+      admin,
+      `/audit?target=${encodeURIComponent("repo:admin/app/env:production")}&limit=100`,
+    );
+    const trail = audit.body.events
+      .filter((e) => e.action.startsWith("deployment."))
+      .reverse()
+      .map((e) => `${e.actor} ${e.action} ${String(e.details.deploymentId ?? e.details.rollbackOf)}`);
+    const d2 = second.live as DeploymentView;
+    const d3 = third.live as DeploymentView;
+    expect(trail).toEqual([
+      `admin deployment.create ${d1.id}`,
+      `admin deployment.approve ${d1.id}`,
+      `admin deployment.create ${d2.id}`,
+      `admin deployment.approve ${d2.id}`,
+      // The rollback's deployment is made while the rollback starts, before the request is recorded.
+      `admin deployment.create ${d3.id}`,
+      `admin deployment.rollback ${d1.id}`,
+      `admin deployment.approve ${d3.id}`,
+    ]);
+    const rolledBack = audit.body.events.find((e) => e.action === "deployment.rollback") as AuditEvent;
+    expect(rolledBack.details).toMatchObject({ environment: "production", sha: v1, newRunId: run1.id });
+    const created = audit.body.events.find((e) => e.action === "deployment.create") as AuditEvent;
+    expect(created.details).toMatchObject({ rollbackOf: d1.id, sha: v1, environment: "production" });
   }, 180_000);
 
   it("fails a rejected deployment's job with the reviewer's comment", async () => {
@@ -339,6 +377,17 @@ describe("continuous delivery on the server", () => {
       comment: "QA is frozen today",
     });
     expect(qa.live).toBeNull();
+    const audit = await api<{ events: AuditEvent[] }>(admin, "/audit?action=deployment.reject");
+    expect(audit.body.events[0]).toMatchObject({
+      actor: "bob",
+      action: "deployment.reject",
+      target: "repo:admin/app/env:qa",
+      details: { runId, comment: "QA is frozen today" },
+    });
+    const configured = await api<{ events: AuditEvent[] }>(admin, "/audit?action=environment.*");
+    expect(configured.body.events.map((e) => `${e.actor} ${e.action} ${e.target}`)).toContain(
+      "admin environment.create repo:admin/app/env:qa",
+    );
   }, 60_000);
 
   it("refuses a branch the deployment policy does not list", async () => {
@@ -412,7 +461,11 @@ describe("continuous delivery on the server", () => {
       admin,
       "/repos/admin/app/environments/preview",
     );
-    expect(preview.body).toMatchObject({ reviewers: [], waitTimer: 0, live: { runId, status: "success" } });
+    expect(preview.body).toMatchObject({
+      reviewers: [],
+      waitTimer: 0,
+      live: { runId, status: "success", url: `https://preview.example.test/${runId}` },
+    });
     const bad = await api<{ error: string }>(admin, "/repos/admin/app/environments/preview", {
       method: "PUT",
       body: { waitTimer: -1, reviewers: "admin" },

@@ -427,10 +427,17 @@ describe("secrets and variables on the server", () => {
       admin,
       "/audit?target=repo:admin/app/env:",
     );
-    expect(environmentEvents.body.events.map((e) => e.target).sort()).toEqual([
+    // An environment's own events (its deployments) share the prefix; its secrets' and variables' are these.
+    expect(
+      environmentEvents.body.events
+        .filter((e) => /^(secret|variable)\./.test(e.action))
+        .map((e) => e.target)
+        .sort(),
+    ).toEqual([
       "repo:admin/app/env:production/secret:SHARED",
       "repo:admin/app/env:production/variable:REGION",
     ]);
+    expect(environmentEvents.body.events.map((e) => e.action)).toContain("deployment.create");
     expect(
       (await call<{ events: AuditEvent[] }>(admin, "/audit?since=2999-01-01T00:00:00Z")).body.events,
     ).toEqual([]);

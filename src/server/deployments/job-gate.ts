@@ -134,7 +134,7 @@ export class JobGate {
       gated && environment.waitTimerMinutes > 0
         ? timestamp(Date.parse(job.createdAt) + environment.waitTimerMinutes * this.waitTimerMinuteMs)
         : null;
-    return this.store.deployments.ensure({
+    const { deployment, created } = await this.store.deployments.ensure({
       repositoryId: run.repositoryId,
       environmentId: environment.id,
       runId: run.id,
@@ -149,7 +149,31 @@ export class JobGate {
       waitUntil: refused ? null : waitUntil,
       reason: refused ?? null,
     });
+    if (created) {
+      const repository = await this.store.repositories.byId(run.repositoryId);
+      await this.store.audit.record({
+        actor: deployment.creator,
+        action: "deployment.create",
+        target: environmentTarget(repository?.fullName ?? `#${run.repositoryId}`, environment.name),
+        details: {
+          deploymentId: deployment.id,
+          environment: environment.name,
+          runId: run.id,
+          job: job.name,
+          ref: deployment.ref,
+          sha: deployment.sha,
+          status: deployment.status,
+          ...(deployment.rollbackOf === null ? {} : { rollbackOf: deployment.rollbackOf }),
+        },
+      });
+    }
+    return deployment;
   }
+}
+
+/** How the audit log names an environment (as it names an environment's secrets' scope). */
+export function environmentTarget(repository: string, environment: string): string {
+  return `repo:${repository}/env:${environment}`;
 }
 
 /** What the log of a job that ended at its gate says: an error annotation with the reason. */

@@ -6,6 +6,7 @@ import type { User } from "../../store/accounts.js";
 import type { Deployment } from "../../store/deployments.js";
 import type { RunRecord } from "../../store/runs.js";
 import type { ServerContext } from "../server-context.js";
+import { environmentTarget } from "./job-gate.js";
 import { reviewRefusal } from "./protection-rules.js";
 
 export type Verdict = "approve" | "reject";
@@ -57,6 +58,7 @@ export async function reviewRun(
     return { ok: false, status: 403, message: candidates.map((c) => c.refusal).join(" ") };
   }
   const reviewed: Deployment[] = [];
+  const repository = await store.repositories.byId(run.repositoryId);
   for (const { deployment, name } of allowed) {
     const done =
       verdict === "approve"
@@ -69,6 +71,18 @@ export async function reviewRun(
           );
     if (!done) continue; // another reviewer was first
     reviewed.push(deployment);
+    await store.audit.record({
+      actor: user.login,
+      action: verdict === "approve" ? "deployment.approve" : "deployment.reject",
+      target: environmentTarget(repository?.fullName ?? `#${run.repositoryId}`, name),
+      details: {
+        deploymentId: deployment.id,
+        environment: name,
+        runId: run.id,
+        job: deployment.jobName,
+        comment: comment ?? "",
+      },
+    });
     if (deployment.jobId !== null) await context.coordinator.reconsiderJob(deployment.jobId);
   }
   if (reviewed.length === 0) {

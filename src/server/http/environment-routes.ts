@@ -12,6 +12,7 @@
  *   GET    /approvals                                            what waits for the signed-in user's review
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { JsonObject } from "../../json.js";
 import type { User } from "../../store/accounts.js";
 import type { DeploymentPolicy, Environment, ProtectionRules } from "../../store/environments.js";
 import { NO_RULES } from "../../store/environments.js";
@@ -23,6 +24,7 @@ import {
   policyProblems,
   reviewRefusal,
 } from "../deployments/protection-rules.js";
+import { environmentTarget } from "../deployments/job-gate.js";
 import { MAX_COMMENT, reviewRun } from "../deployments/reviews.js";
 import type { Verdict } from "../deployments/reviews.js";
 import { deploymentView, environmentView, pendingView } from "../deployments/views.js";
@@ -115,6 +117,12 @@ export function registerEnvironmentRoutes(app: FastifyInstance, context: ServerC
       const rules = rulesOf(request.body ?? {}, existing ?? NO_RULES);
       if (!rules.ok) return sendError(reply, 400, rules.message);
       const saved = await store.environments.save(repository.id, request.params.env, rules.value);
+      await store.audit.record({
+        actor: user.login,
+        action: existing ? "environment.update" : "environment.create",
+        target: environmentTarget(repository.fullName, saved.name),
+        details: { environment: saved.name, ...rulesDetails(rules.value) },
+      });
       // Rules changed: waiting jobs are looked at again (fewer reviewers may let one go).
       for (const waiting of await store.deployments.waiting()) {
         if (waiting.environmentId === saved.id && waiting.jobId !== null)
@@ -141,6 +149,12 @@ export function registerEnvironmentRoutes(app: FastifyInstance, context: ServerC
       if (!(await store.environments.remove(repository.id, request.params.env))) {
         return sendError(reply, 404, `${repository.fullName} has no environment '${request.params.env}'.`);
       }
+      await store.audit.record({
+        actor: user.login,
+        action: "environment.delete",
+        target: environmentTarget(repository.fullName, request.params.env),
+        details: { environment: request.params.env },
+      });
       return reply.code(204).send();
     }),
   );
@@ -195,6 +209,17 @@ export function registerEnvironmentRoutes(app: FastifyInstance, context: ServerC
       }
       const started = await context.coordinator.rollback(target, user.login);
       if (!started.ok) return sendError(reply, started.status, started.message);
+      await store.audit.record({
+        actor: user.login,
+        action: "deployment.rollback",
+        target: environmentTarget(repository.fullName, environment.name),
+        details: {
+          environment: environment.name,
+          rollbackOf: target.id,
+          sha: target.sha,
+          newRunId: started.runId,
+        },
+      });
       return reply.code(201).send({
         runId: started.runId,
         attempt: started.attempt,
@@ -336,5 +361,16 @@ export function rulesOf(
       waitTimerMinutes: waitTimer,
       policy,
     },
+  };
+}
+
+/** An environment's rules as the audit log keeps them: plain values, nothing secret. */
+function rulesDetails(rules: ProtectionRules): JsonObject {
+  return {
+    reviewers: [...rules.reviewers],
+    preventSelfReview: rules.preventSelfReview,
+    waitTimerMinutes: rules.waitTimerMinutes,
+    policy:
+      rules.policy === null ? null : { branches: [...rules.policy.branches], tags: [...rules.policy.tags] },
   };
 }

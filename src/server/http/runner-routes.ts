@@ -31,6 +31,9 @@ import { checkBody } from "./body-checks.js";
 import { eventRowsOf } from "./event-rows.js";
 import { leaseAdditions } from "../secrets/lease-contexts.js";
 
+/** The longest `environment.url` a deployment keeps. */
+const MAX_ENVIRONMENT_URL = 2_048;
+
 /** How stale a runner's "last seen" may get before a request from it records it again. */
 const LAST_SEEN_PRECISION_MS = 5_000;
 
@@ -238,6 +241,9 @@ export function registerRunnerRoutes(app: FastifyInstance, context: ServerContex
           outputs,
           continueOnError: body.value.continueOnError === true,
           unavailableOnHost: body.value.unavailableOnHost === true,
+          ...(typeof body.value.environmentUrl === "string" && body.value.environmentUrl !== ""
+            ? { environmentUrl: body.value.environmentUrl.slice(0, MAX_ENVIRONMENT_URL) }
+            : {}),
         });
       }
       notifier.jobEvents(job.id);

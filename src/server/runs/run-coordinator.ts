@@ -560,11 +560,10 @@ export class RunCoordinator {
     const settings = JSON.parse(job.assignment) as StoredAssignment;
     const deployment = await this.store.deployments.byJob(run.id, run.attempt, key);
     if (deployment) {
-      const reported = (outcome as JobOutcome & { environmentUrl?: string }).environmentUrl;
       await this.store.deployments.finish(
         deployment.id,
         outcome.conclusion,
-        reported ?? settings.environmentUrl ?? null,
+        outcome.environmentUrl ?? settings.environmentUrl ?? null,
         job.reason ?? undefined,
       );
     }
