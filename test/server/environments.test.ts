@@ -2,8 +2,10 @@
  * Environments, deployments and rollback on a real server with a real (in-process) runner: the seed
  * example's deploy pattern end to end (build -> workflow_run -> approval -> deploy script -> history
  * -> rollback), rejection with a comment, a branch policy refusing a branch, prevent self-review,
- * and a wait timer (its minute shortened to a second by a server setting).
+ * a wait timer (its minute shortened to a second by a server setting), and the `deploy`, `approve`
+ * and `reject` commands against the same server.
  */
+import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -478,4 +480,115 @@ describe("continuous delivery on the server", () => {
     });
     expect(notOwner.status).toBe(403);
   }, 60_000);
+});
+
+const CLI = join(process.cwd(), "bin", "conveyor.cjs");
+
+/** The built `conveyor` command as `user`, as a separate process (the server must keep answering). */
+function conveyor(
+  user: { url: string; token: string },
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args, "--server", user.url, "--token", user.token], {
+    env: { ...process.env, NO_COLOR: "1", XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), "conveyor-cli-")) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+describe("conveyor deploy, approve and reject", () => {
+  it("lists environments and history, and says clearly what is wrong", async () => {
+    const list = await conveyor(admin, ["deploy", "list", "--repo", "admin/app"]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/production\s+#\d+ .*reviewers: admin; refs: main/);
+    expect(list.stdout).toContain("none (continuous deployment)");
+    const history = await conveyor(admin, ["deploy", "history", "production", "--repo", "admin/app"]);
+    expect(history.code).toBe(0);
+    expect(history.stdout).toMatch(/success/);
+    expect(history.stdout).toMatch(/inactive/);
+
+    for (const [args, message] of [
+      [["deploy", "history", "staging-nope", "--repo", "admin/app"], "no environment 'staging-nope'"],
+      [
+        ["deploy", "rollback", "production", "--to", "999999", "--repo", "admin/app"],
+        "production has no deployment 999999",
+      ],
+      [["deploy", "rollback", "production", "--to", "abc", "--repo", "admin/app"], "ID"],
+      [["deploy", "list"], "--repo owner/name is required"],
+      [["approve", "999999"], "999999"],
+    ] as const) {
+      const failed = await conveyor(admin, args);
+      expect(failed.code, `${args.join(" ")}: ${failed.stderr}`).not.toBe(0);
+      expect(failed.stderr).toContain(message);
+      expect(failed.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    }
+  }, 60_000);
+
+  it("approves and rejects from the command line, and refuses who may not review", async () => {
+    const rejectedRun = await dispatch("qa");
+    await eventually(
+      () => api<{ pending: DeploymentView[] }>(admin, `/runs/${rejectedRun}/pending-deployments`),
+      (r) => r.body.pending.length === 1,
+    );
+    const rejected = await conveyor(bob, ["reject", String(rejectedRun), "--comment", "not today"]);
+    expect(rejected.stderr).toBe("");
+    expect(rejected.stdout).toMatch(/^Rejected deployment \d+ of ship to qa: the job fails\.$/m);
+    expect(rejected.code).toBe(0);
+    const failedJob = await eventually(
+      () => jobsOf(rejectedRun),
+      (r) => r.status === "completed",
+    );
+    expect(failedJob.jobs[0]?.reason).toContain("rejected by bob: not today");
+
+    // production's only reviewer is admin: bob is told so, and the deployment still waits.
+    const production = (await history("production")).live as DeploymentView;
+    const rollback = await conveyor(admin, [
+      "deploy",
+      "rollback",
+      "production",
+      "--to",
+      String(production.id),
+      "--repo",
+      "admin/app",
+    ]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.stdout).toContain(
+      `Rolling production back to deployment #${production.id} (${production.sha.slice(0, 7)})`,
+    );
+    const runId = Number(/run (\d+), attempt/.exec(rollback.stdout)?.[1]);
+    await eventually(
+      () => api<{ pending: DeploymentView[] }>(admin, `/runs/${runId}/pending-deployments`),
+      (r) => r.body.pending.length === 1,
+      30_000,
+    );
+    const refused = await conveyor(bob, ["approve", String(runId)]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("bob");
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    const approved = await conveyor(admin, [
+      "approve",
+      String(runId),
+      "--env",
+      "production",
+      "--comment",
+      "again",
+    ]);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toMatch(/^Approved deployment \d+ of deploy to production\.$/m);
+    const done = await eventually(
+      () => jobsOf(runId),
+      (r) => r.status === "completed",
+      60_000,
+    );
+    expect(done.jobs.find((j) => j.key.startsWith("deploy"))?.conclusion).toBe("success");
+    expect((await history("production")).live).toMatchObject({
+      rollbackOf: production.id,
+      approver: "admin",
+      sha: production.sha,
+    });
+  }, 120_000);
 });
