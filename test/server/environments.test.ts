@@ -10,9 +10,9 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Runner } from "../../src/agent/runner.js";
-import { ConveyorServer } from "../../src/server/server.js";
-import { api, eventually, git, gitRepositoryWith, pushUrl } from "./helpers.js";
+import type { ConveyorServer } from "../../src/server/server.js";
+import { api, eventually, git, gitRepositoryWith, pushUrl, startInProcess } from "./helpers.js";
+import type { InProcessServer } from "./helpers.js";
 
 interface RunSummary {
   id: number;
@@ -54,8 +54,8 @@ interface DeploymentView {
   createdAt: string;
 }
 
+let started: InProcessServer | undefined;
 let server: ConveyorServer;
-let runner: Runner;
 let admin: { url: string; token: string };
 let bob: { url: string; token: string };
 let project: string;
@@ -134,16 +134,8 @@ echo "deployed $(cat "$1/version.txt") at $(cat "$1/sha.txt")"
 
 beforeAll(async () => {
   process.env.CONVEYOR_TEST_DEPLOY_DIR = deployDir;
-  const dataDir = mkdtempSync(join(tmpdir(), "conveyor-environments-"));
-  server = await ConveyorServer.start({ dataDir, port: 0, waitTimerMinuteMs: 1000 });
-  admin = { url: server.url, token: (await server.bootstrapAdmin("admin password"))?.token ?? "" };
-  runner = new Runner({
-    serverUrl: server.url,
-    registrationToken: await server.store.accounts.createRegistrationToken(),
-    dataDir: join(dataDir, "runner"),
-    capacity: 2,
-  });
-  await runner.start();
+  started = await startInProcess({ prefix: "conveyor-environments-", waitTimerMinuteMs: 1000 });
+  ({ server, admin } = started);
   expect((await api(admin, "/users", { body: { login: "bob", password: "bob password" } })).status).toBe(201);
   const bobToken = await fetch(`${server.url}/api/v1/user/tokens`, {
     method: "POST",
@@ -174,8 +166,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await runner?.stop({ cancelJobs: true });
-  await server?.close();
+  await started?.stop();
 });
 
 function remote(): string {

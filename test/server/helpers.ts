@@ -4,6 +4,9 @@ import type { ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { Runner } from "../../src/agent/runner.js";
+import { ConveyorServer } from "../../src/server/server.js";
+import type { ServerSettings } from "../../src/server/server.js";
 import { CLI } from "../cli/helpers.js";
 
 export interface RunningProcess {
@@ -171,4 +174,42 @@ export async function eventually<T>(
     value = await read();
   }
   return value;
+}
+
+/** A server and one runner in this process, with the admin signed up (what most server tests start from). */
+export interface InProcessServer {
+  readonly server: ConveyorServer;
+  readonly runner: Runner;
+  readonly admin: { url: string; token: string };
+  readonly dataDir: string;
+  /** Stops the runner (cancelling its jobs), then the server. */
+  readonly stop: () => Promise<void>;
+}
+
+export async function startInProcess(
+  options: { readonly prefix: string; readonly capacity?: number; readonly adminPassword?: string } & Partial<
+    Omit<ServerSettings, "dataDir" | "port">
+  >,
+): Promise<InProcessServer> {
+  const { prefix, capacity = 2, adminPassword = "admin password", ...settings } = options;
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const server = await ConveyorServer.start({ ...settings, dataDir, port: 0 });
+  const admin = { url: server.url, token: (await server.bootstrapAdmin(adminPassword))?.token ?? "" };
+  const runner = new Runner({
+    serverUrl: server.url,
+    registrationToken: await server.store.accounts.createRegistrationToken(),
+    dataDir: join(dataDir, "runner"),
+    capacity,
+  });
+  await runner.start();
+  return {
+    server,
+    runner,
+    admin,
+    dataDir,
+    stop: async () => {
+      await runner.stop({ cancelJobs: true });
+      await server.close();
+    },
+  };
 }

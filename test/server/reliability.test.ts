@@ -284,6 +284,9 @@ on: push
 jobs:
   peek:
     runs-on: [self-hosted, sec]
+    permissions:
+      contents: read
+      actions: read
     env:
       JOB_TOKEN: \${{ secrets.GITHUB_TOKEN }}
     steps:
@@ -585,6 +588,25 @@ describe("cancel and security, on one server", () => {
     expect(pushed.status).not.toBe(0);
     expect(pushed.stderr).toMatch(/403|cannot push/);
 
+    // The API: its own run and its artifacts with `actions: read`; nothing of another repository,
+    // and no route meant for people.
+    const asJobApi = { url: server.url, token: jobToken };
+    const ownRun = await api<{ id: number; repository: string }>(asJobApi, `/runs/${runId}`);
+    expect(ownRun.status).toBe(200);
+    expect(ownRun.body).toMatchObject({ id: runId, repository: "admin/tokens" });
+    expect((await api(asJobApi, `/runs/${runId}/artifacts`)).status).toBe(200);
+    const others = await api<{ runs: { id: number; repository: string }[] }>(server, "/runs?limit=100");
+    const other = others.body.runs.find((r) => r.repository !== "admin/tokens");
+    expect(other).toBeDefined();
+    const foreign = await api<{ error: string }>(asJobApi, `/runs/${other?.id ?? 0}`);
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.error).toMatch(/its own repository only/);
+    for (const path of ["/user", "/runners", "/audit", "/repos/admin/tokens/secrets"]) {
+      const personal = await api<{ error: string }>(asJobApi, path);
+      expect(personal.status, path).toBe(403);
+      expect(personal.body.error, path).toMatch(/cannot use this route/);
+    }
+
     await writeFile(join(tokenDrop, "go"), "");
     const finished = await eventually(
       () => runOf(server, runId),
@@ -605,6 +627,9 @@ describe("cancel and security, on one server", () => {
     );
     expect(answer.status).toBe(401);
     expect(answer.body).toMatch(/job has ended/);
+    const ended = await api<{ error: string }>({ url: server.url, token: jobToken }, `/runs/${runId}`);
+    expect(ended.status).toBe(401);
+    expect(ended.body.error).toMatch(/its job has ended/);
   }, 60_000);
 
   it("stores API tokens, passwords, registration tokens and runner credentials only as hashes", async () => {

@@ -3,14 +3,19 @@ import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { onSignedOut, request, signOut, storedToken } from "./api";
 import type { User } from "./api";
-import { ErrorBox } from "./components";
+import { ErrorBox, useLoad } from "./components";
 import { Link, match, navigate, useLocation } from "./router";
+import { ApprovalsPage } from "./pages/approvals";
+import type { PendingDeployment } from "./pages/approvals";
+import { AuditPage } from "./pages/audit";
+import { EnvironmentPage, EnvironmentsPage } from "./pages/environments";
 import { HomePage } from "./pages/home";
 import { JobLogPage } from "./pages/job-log";
 import { RepositoryPage } from "./pages/repository";
 import { RepositorySettingsPage } from "./pages/repository-settings";
 import { RunPage } from "./pages/run";
 import { RunnersPage } from "./pages/runners";
+import { SecretsPage } from "./pages/secrets";
 import { SignInPage } from "./pages/sign-in";
 import { TokensPage } from "./pages/tokens";
 import "./styles.css";
@@ -48,6 +53,40 @@ function Page(props: { user: User | undefined }) {
   const { path, search, hash } = useLocation();
   let params: Record<string, string> | undefined;
   if (match("/", path)) return <HomePage />;
+  if ((params = match("/repos/:owner/:name/environments/:env/secrets", path))) {
+    const repo = `/repos/${encodeURIComponent(params.owner as string)}/${encodeURIComponent(params.name as string)}`;
+    const env = `${repo}/environments/${encodeURIComponent(params.env as string)}`;
+    return (
+      <SecretsPage
+        prefix={env}
+        title={`${params.owner}/${params.name}, environment ${params.env}`}
+        back={{ to: env, label: params.env as string }}
+      />
+    );
+  }
+  if ((params = match("/repos/:owner/:name/environments/:env", path)))
+    return (
+      <EnvironmentPage
+        owner={params.owner as string}
+        name={params.name as string}
+        environment={params.env as string}
+      />
+    );
+  if ((params = match("/repos/:owner/:name/environments", path)))
+    return <EnvironmentsPage owner={params.owner as string} name={params.name as string} />;
+  if ((params = match("/repos/:owner/:name/secrets", path))) {
+    const repo = `/repos/${encodeURIComponent(params.owner as string)}/${encodeURIComponent(params.name as string)}`;
+    return (
+      <SecretsPage
+        prefix={repo}
+        title={`${params.owner}/${params.name}`}
+        back={{ to: `${repo}/settings`, label: "Settings" }}
+      />
+    );
+  }
+  if (match("/secrets", path)) return <SecretsPage prefix="" title="the organisation" />;
+  if (match("/approvals", path)) return <ApprovalsPage />;
+  if (match("/audit", path)) return <AuditPage search={search} />;
   if ((params = match("/repos/:owner/:name/settings", path)))
     return <RepositorySettingsPage owner={params.owner as string} name={params.name as string} />;
   if ((params = match("/repos/:owner/:name", path)))
@@ -65,6 +104,19 @@ function Page(props: { user: User | undefined }) {
       </p>
     </main>
   );
+}
+
+/** How many deployments wait for the signed-in user's review, beside the Approvals link. */
+function ApprovalCount() {
+  const { data } = useLoad("approval-count", () => request<{ pending: PendingDeployment[] }>("/approvals"), {
+    everyMs: 15_000,
+  });
+  const count = data?.pending.filter((d) => d.canApprove).length ?? 0;
+  return count > 0 ? (
+    <span className="count" data-testid="approval-count" aria-label={`${count} waiting`}>
+      {count}
+    </span>
+  ) : null;
 }
 
 function App() {
@@ -108,9 +160,23 @@ function App() {
           <Link to="/" aria-current={path === "/" ? "page" : undefined}>
             Home
           </Link>
+          <Link to="/approvals" aria-current={path === "/approvals" ? "page" : undefined}>
+            Approvals
+            <ApprovalCount />
+          </Link>
           <Link to="/runners" aria-current={path === "/runners" ? "page" : undefined}>
             Runners
           </Link>
+          {user?.admin ? (
+            <>
+              <Link to="/secrets" aria-current={path === "/secrets" ? "page" : undefined}>
+                Secrets
+              </Link>
+              <Link to="/audit" aria-current={path === "/audit" ? "page" : undefined}>
+                Audit
+              </Link>
+            </>
+          ) : null}
           <Link to="/tokens" aria-current={path === "/tokens" ? "page" : undefined}>
             Tokens
           </Link>

@@ -14,7 +14,7 @@ import type { ServerContext } from "../server-context.js";
 import { jobView, repositoryView, runView, runnerView, waitingReason } from "./api-views.js";
 import { checkBody } from "./body-checks.js";
 import { sendError } from "./errors.js";
-import { requireUser } from "./authenticate.js";
+import { jobMayRead, requireUser, requireUserOrJob } from "./authenticate.js";
 import { badgeSvg } from "./badge.js";
 import { OPENAPI_DOCUMENT } from "./openapi.js";
 
@@ -193,9 +193,13 @@ export function registerApiRoutes(app: FastifyInstance, context: ServerContext):
 
   app.get(
     `${API_PREFIX}/runs/:runId`,
-    withUser<{ runId: string }>(async (request, reply) => {
+    // A running job may read its repository's runs with `actions: read` (GITHUB_TOKEN).
+    async (request: FastifyRequest<{ Params: { runId: string } }>, reply: FastifyReply) => {
+      const caller = await requireUserOrJob(context, request, reply);
+      if (!caller) return reply;
       const run = await store.runs.byId(Number(request.params.runId));
       if (!run) return sendError(reply, 404, `no run ${request.params.runId}.`);
+      if (!jobMayRead(caller, run.repositoryId, "actions", reply)) return reply;
       const attemptQuery = (request.query as { attempt?: string }).attempt;
       const attempt = attemptQuery === undefined ? run.attempt : Number(attemptQuery);
       const jobs = await store.jobs.forRun(run.id, attempt);
@@ -215,7 +219,7 @@ export function registerApiRoutes(app: FastifyInstance, context: ServerContext):
         viewedAttempt: attempt,
         jobs: views,
       };
-    }),
+    },
   );
 
   app.post(

@@ -21,7 +21,7 @@ import type { ArtifactCaller, BackendIds } from "../artifacts/artifact-service.j
 import { isRefusal } from "../caches/cache-service.js";
 import type { Refusal } from "../caches/cache-service.js";
 import type { ServerContext } from "../server-context.js";
-import { requireUser } from "./authenticate.js";
+import { jobMayRead, requireUserOrJob } from "./authenticate.js";
 import { sendError } from "./errors.js";
 
 const TWIRP = "/twirp/github.actions.results.api.v1.ArtifactService";
@@ -187,9 +187,11 @@ function registerApi(app: FastifyInstance, context: ServerContext): void {
   app.get(
     `/api/v1/runs/:runId/artifacts`,
     async (request: FastifyRequest<{ Params: { runId: string } }>, reply) => {
-      if (!(await requireUser(context, request, reply))) return reply;
+      const caller = await requireUserOrJob(context, request, reply);
+      if (!caller) return reply;
       const run = await store.runs.byId(Number(request.params.runId));
       if (!run) return sendError(reply, 404, `no run ${request.params.runId}.`);
+      if (!jobMayRead(caller, run.repositoryId, "actions", reply)) return reply;
       const artifacts = await store.artifacts.finalizedIn(run.id);
       return {
         totalCount: artifacts.length,
@@ -211,13 +213,15 @@ function registerApi(app: FastifyInstance, context: ServerContext): void {
   app.get(
     `/api/v1/artifacts/:artifactId/zip`,
     async (request: FastifyRequest<{ Params: { artifactId: string } }>, reply) => {
-      if (!(await requireUser(context, request, reply))) return reply;
+      const caller = await requireUserOrJob(context, request, reply);
+      if (!caller) return reply;
       const artifact = /^\d+$/.test(request.params.artifactId)
         ? await store.artifacts.byId(Number(request.params.artifactId))
         : undefined;
       if (!artifact || artifact.status !== "finalized") {
         return sendError(reply, 404, `no artifact ${request.params.artifactId}.`);
       }
+      if (!jobMayRead(caller, artifact.repositoryId, "actions", reply)) return reply;
       if (Date.parse(artifact.expiresAt) <= Date.now()) {
         return sendError(reply, 410, `the artifact ${artifact.id} expired at ${artifact.expiresAt}.`);
       }

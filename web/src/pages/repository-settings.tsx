@@ -32,7 +32,10 @@ export function RepositorySettingsPage(props: { owner: string; name: string }) {
     <main className="page">
       <div className="title-row">
         <h1>Settings of {data.fullName}</h1>
-        <Link to={base}>← Runs</Link>
+        <span>
+          <Link to={`${base}/environments`}>Environments</Link> ·{" "}
+          <Link to={`${base}/secrets`}>Secrets and variables</Link> · <Link to={base}>← Runs</Link>
+        </span>
       </div>
       <ErrorBox error={actionError} />
       <div className="columns">
