@@ -5,7 +5,8 @@
  */
 import { availableParallelism, homedir, tmpdir } from "node:os";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { realpathSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { error } from "../diagnostic.js";
 import type { Diagnostic } from "../diagnostic.js";
 import { defaultActionCache } from "../actions/locate.js";
@@ -73,7 +74,9 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       ? undefined
       : WorkspaceSource.prepare(
           options.root,
-          reading.then((state) => state.isGitRepository),
+          // A folder inside a repository but not its top (`-C sub/project`) is copied as it is:
+          // a clone would be of the whole repository.
+          reading.then((state) => state.isGitRepository && state.root === realFolder(options.root)),
         );
   workspaces?.catch(() => undefined); // a failure is reported by each job that needs a workspace
   // What a finished workflow run leaves behind (its record to close, its folders) is removed
@@ -366,5 +369,14 @@ export class Slots {
       this.used--;
       this.waiting.shift()?.();
     };
+  }
+}
+
+/** The folder with symbolic links resolved, as git names a repository's top level. */
+function realFolder(folder: string): string {
+  try {
+    return realpathSync.native(resolve(folder));
+  } catch {
+    return resolve(folder);
   }
 }

@@ -68,6 +68,19 @@ describe("WorkspaceSource", () => {
     expect(readFileSync(join(copy, "sub", "file.txt"), "utf8")).toBe("plain\n");
     expect(existsSync(join(copy, ".git"))).toBe(false);
   });
+
+  it("survives a clone that fails before it is known whether the folder is a repository", async () => {
+    // The clone of a plain folder fails within milliseconds; the answer comes later. A rejection
+    // left without a handler meanwhile would end the process (vitest reports it as an error).
+    const folder = tempFolder();
+    writeFileSync(join(folder, "file.txt"), "plain\n");
+    const known = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 500));
+    const source = await WorkspaceSource.prepare(folder, known);
+    const copy = join(tempFolder(), "copy");
+    await source.copyTo(copy);
+    await source.dispose();
+    expect(readFileSync(join(copy, "file.txt"), "utf8")).toBe("plain\n");
+  });
 });
 
 describe("removeFolder", () => {

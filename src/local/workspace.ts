@@ -70,6 +70,9 @@ export class WorkspaceSource {
     }
     const folder = await mkdtemp(join(tmpdir(), "conveyor-clone-"));
     const cloning = cloneAndList(repositoryRoot, join(folder, "repository"));
+    // The clone may fail before `isGitRepository` is known (a plain folder): it is awaited below,
+    // but a rejection with no handler yet would end the process.
+    cloning.catch(() => undefined);
     try {
       if (!(await isGitRepository)) {
         await cloning.catch(() => undefined); // the expected failure: there is nothing to clone
