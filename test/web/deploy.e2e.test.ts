@@ -196,7 +196,13 @@ describe("continuous delivery in the dashboard", () => {
     await page.getByRole("dialog").getByRole("button", { name: "Roll back" }).click();
     // The rollback is a new attempt of v1's run, held for review like any deployment.
     await page.waitForURL(new RegExp(`/runs/${run1.id}\\?attempt=2`));
-    await approveInPage(run1.id, "roll back to v1");
+    // Approved right there, in the run page's review box.
+    const box = page.locator(".review-box", { hasText: "production" });
+    await box.waitFor({ timeout: 30_000 });
+    await box.getByLabel("Comment (optional)").fill("roll back to v1");
+    await screenshot(page, "run-review");
+    await box.getByRole("button", { name: "Approve and deploy" }).click();
+    await box.waitFor({ state: "detached", timeout: 15_000 });
     const rolledBack = await completed(run1.id);
     expect(rolledBack).toMatchObject({ conclusion: "success", attempt: 2 });
     expect(readFileSync(join(deployDir, "live.txt"), "utf8")).toBe("v1\n");

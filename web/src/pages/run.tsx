@@ -7,6 +7,8 @@ import { useMemo, useState } from "react";
 import { download, request } from "../api";
 import type { AnnotationView, Artifact, GraphJob, Job, RunDetail, SummaryView } from "../api";
 import { ErrorBox, Loading, Section, StatusMark, StatusOf, useLoad } from "../components";
+import { ReviewBox } from "./approvals";
+import type { PendingDeployment } from "./approvals";
 import { ago, between, shortSha, size, stateOf } from "../format";
 import { layoutGraph } from "../graph-layout";
 import { Markdown } from "../markdown";
@@ -259,6 +261,25 @@ interface RunExtras {
   artifacts: Artifact[];
 }
 
+/** The run's deployments waiting for review, each with its approve / reject box. */
+function PendingReviews(props: { runId: number; running: boolean }) {
+  const { data, reload } = useLoad(
+    `pending:${props.runId}:${props.running}`,
+    () => request<{ pending: PendingDeployment[] }>(`/runs/${props.runId}/pending-deployments`),
+    { everyMs: 3000, keepPolling: () => props.running },
+  );
+  if (!data || data.pending.length === 0) return null;
+  return (
+    <Section title="Waiting for review" id="reviews-heading">
+      <div className="stack">
+        {data.pending.map((d) => (
+          <ReviewBox key={d.id} deployment={d} onReviewed={reload} />
+        ))}
+      </div>
+    </Section>
+  );
+}
+
 export function RunPage(props: { runId: number; attempt: string | null }) {
   const attemptQuery = props.attempt ? `?attempt=${encodeURIComponent(props.attempt)}` : "";
   const stillRunning = (run: RunDetail) =>
@@ -406,6 +427,7 @@ export function RunPage(props: { runId: number; attempt: string | null }) {
           </dd>
         </div>
       </dl>
+      <PendingReviews runId={props.runId} running={running} />
       <Section title="Jobs" id="graph-heading">
         <JobGraph graph={data.graph} jobs={run.jobs} />
         <JobTable
