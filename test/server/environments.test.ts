@@ -87,6 +87,7 @@ jobs:
     steps:
       - uses: actions/checkout@v4
       - run: mkdir -p out && cp app/version.txt out/version.txt && echo "\${{ github.sha }}" > out/sha.txt
+      - run: echo "prod-only-present=\${{ secrets.PROD_ONLY != '' }}"
       - uses: actions/upload-artifact@v4
         with:
           name: release
@@ -105,6 +106,7 @@ jobs:
           path: release
       - name: Deploy
         run: ./scripts/deploy.sh release
+      - run: echo "prod-only-present=\${{ secrets.PROD_ONLY != '' }} value=\${{ secrets.PROD_ONLY }}"
 `;
 
 const MANUAL = `name: Manual deploy
@@ -153,6 +155,12 @@ beforeAll(async () => {
     body: { reviewers: ["admin"], deploymentPolicy: { branches: ["main"], tags: [] } },
   });
   expect(production.status).toBe(201);
+  // A secret of production only: released to the deploy job once its rules pass, never to others.
+  const prodOnly = await api(admin, "/repos/admin/app/environments/production/secrets/PROD_ONLY", {
+    method: "PUT",
+    body: { value: "prod-only-secret-value" },
+  });
+  expect(prodOnly.status).toBe(201);
   project = gitRepositoryWith({
     ".github/workflows/build.yml": BUILD,
     ".github/workflows/deploy.yml": DEPLOY,
@@ -246,6 +254,13 @@ describe("continuous delivery on the server", () => {
       60_000,
     );
     expect(readFileSync(join(deployDir, "live.txt"), "utf8")).toBe("v1\n");
+    // production's secret reached the deploy job only, after approval, and masked.
+    const jobs1 = (await jobsOf(run1.id)).jobs;
+    const packageLog = await logOf((jobs1.find((j) => j.key.startsWith("package")) as JobView).id);
+    const deployLog = await logOf((jobs1.find((j) => j.key.startsWith("deploy")) as JobView).id);
+    expect(packageLog).toContain("prod-only-present=false");
+    expect(deployLog).toContain("prod-only-present=true value=***");
+    expect(packageLog + deployLog).not.toContain("prod-only-secret-value");
     const first = await history("production");
     expect(first.live).toMatchObject({
       runId: run1.id,
