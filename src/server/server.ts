@@ -31,6 +31,7 @@ import { registerBlobRoutes } from "./http/blob-routes.js";
 import { registerCacheRoutes } from "./http/cache-routes.js";
 import { registerDashboardRoutes } from "./http/dashboard-routes.js";
 import { registerEnvironmentRoutes } from "./http/environment-routes.js";
+import { registerStatusRoutes } from "./http/status-routes.js";
 import { registerGitRoutes } from "./http/git-routes.js";
 import { isEventsUpload } from "./http/event-rows.js";
 import { registerRunnerRoutes } from "./http/runner-routes.js";
@@ -217,6 +218,7 @@ export class ConveyorServer {
     registerCacheRoutes(app, context);
     registerArtifactRoutes(app, context);
     registerEnvironmentRoutes(app, context);
+    registerStatusRoutes(app, context);
     registerSecretRoutes(app, context);
     registerAuditRoutes(app, context);
     registerDashboardRoutes(app, context);

@@ -8,6 +8,7 @@ import { artifactsMigration } from "./migrations/0003_artifacts.js";
 import { cachesMigration } from "./migrations/0004_caches.js";
 import { secretsMigration } from "./migrations/0005_secrets.js";
 import { environmentsMigration } from "./migrations/0006_environments.js";
+import { commitStatusesMigration } from "./migrations/0007_commit_statuses.js";
 
 const migrations: Record<string, Migration> = {
   "0001_server": {
@@ -173,6 +174,7 @@ const migrations: Record<string, Migration> = {
   "0004_caches": cachesMigration,
   "0005_secrets": secretsMigration,
   "0006_environments": environmentsMigration,
+  "0007_commit_statuses": commitStatusesMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -23,6 +23,7 @@ export interface Database {
   secrets: SecretsTable;
   variables: VariablesTable;
   audit_events: AuditEventsTable;
+  commit_statuses: CommitStatusesTable;
   environments: EnvironmentsTable;
   deployments: DeploymentsTable;
   deployment_rollbacks: DeploymentRollbacksTable;
@@ -373,5 +374,20 @@ export interface AuditEventsTable {
   target: string;
   /** JSON object; never a secret's value. */
   details: string;
+  created_at: string;
+}
+
+/** Statuses set on commits (GitHub's statuses API). */
+export interface CommitStatusesTable {
+  id: number;
+  repository_id: number;
+  sha: string;
+  /** error, failure, pending or success. */
+  state: string;
+  context: string;
+  description: string | null;
+  target_url: string | null;
+  /** The login, or `job:<id>` for a job's token. */
+  creator: string;
   created_at: string;
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { AccountStore } from "./accounts.js";
 import { ArtifactEntryStore } from "./artifacts.js";
 import { AuditStore } from "./audit.js";
+import { CommitStatusStore } from "./commit-statuses.js";
 import { CacheEntryStore } from "./caches.js";
 import { ConcurrencyGroupStore } from "./concurrency-groups.js";
 import { DeploymentStore } from "./deployments.js";
@@ -28,6 +29,7 @@ export class ServerStore {
   readonly caches: CacheEntryStore;
   readonly artifacts: ArtifactEntryStore;
   readonly audit: AuditStore;
+  readonly commitStatuses: CommitStatusStore;
   readonly secrets: SecretStore;
   readonly variables: VariableStore;
   readonly environments: EnvironmentStore;
@@ -45,6 +47,7 @@ export class ServerStore {
     this.caches = new CacheEntryStore(database.db);
     this.artifacts = new ArtifactEntryStore(database.db);
     this.audit = new AuditStore(database.db);
+    this.commitStatuses = new CommitStatusStore(database.db);
     this.secrets = new SecretStore(database.db);
     this.variables = new VariableStore(database.db);
     this.environments = new EnvironmentStore(database.db);

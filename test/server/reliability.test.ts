@@ -287,6 +287,7 @@ jobs:
     permissions:
       contents: read
       actions: read
+      statuses: write
     env:
       JOB_TOKEN: \${{ secrets.GITHUB_TOKEN }}
     steps:
@@ -601,6 +602,56 @@ describe("cancel and security, on one server", () => {
     const foreign = await api<{ error: string }>(asJobApi, `/runs/${other?.id ?? 0}`);
     expect(foreign.status).toBe(403);
     expect(foreign.body.error).toMatch(/its own repository only/);
+    // Commit statuses: the job sets one on its commit, as GitHub's statuses API has it.
+    const sha = (await git(projects.tokens, ["rev-parse", "HEAD"])).stdout.trim();
+    const set = await api<{ state: string; context: string; creator: string }>(
+      asJobApi,
+      `/repos/admin/tokens/statuses/${sha}`,
+      {
+        body: {
+          state: "pending",
+          context: "ci/lint",
+          description: "linting",
+          target_url: "https://ci.example.test/1",
+        },
+      },
+    );
+    expect(set.status).toBe(201);
+    expect(set.body).toMatchObject({
+      state: "pending",
+      context: "ci/lint",
+      creator: expect.stringMatching(/^job:\d+$/),
+    });
+    const bad = await api<{ error: string }>(asJobApi, `/repos/admin/tokens/statuses/${sha}`, {
+      body: { state: "green" },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/state must be one of error, failure, pending, success/);
+    expect(
+      (await api(asJobApi, `/repos/admin/tokens/statuses/not-a-sha`, { body: { state: "success" } })).status,
+    ).toBe(400);
+    const elsewhere = await api<{ error: string }>(asJobApi, `/repos/admin/slow/statuses/${sha}`, {
+      body: { state: "success" },
+    });
+    expect(elsewhere.status).toBe(403);
+    await api(server, `/repos/admin/tokens/statuses/${sha}`, {
+      body: { state: "success", context: "ci/lint" },
+    });
+    await api(server, `/repos/admin/tokens/statuses/${sha}`, {
+      body: { state: "failure", context: "ci/test" },
+    });
+    const combined = await api<{ state: string; statuses: { context: string; state: string }[] }>(
+      asJobApi,
+      `/repos/admin/tokens/commits/${sha}/status`,
+    );
+    expect(combined.body.state).toBe("failure");
+    expect(combined.body.statuses.map((s) => `${s.context}=${s.state}`)).toEqual([
+      "ci/test=failure",
+      "ci/lint=success",
+    ]);
+    const all = await api<unknown[]>(server, `/repos/admin/tokens/commits/${sha}/statuses`);
+    expect(all.body).toHaveLength(3);
+
     for (const path of ["/user", "/runners", "/audit", "/repos/admin/tokens/secrets"]) {
       const personal = await api<{ error: string }>(asJobApi, path);
       expect(personal.status, path).toBe(403);

@@ -83,14 +83,15 @@ export async function requireUserOrJob(
 }
 
 /**
- * Whether a job's token may read `scope` (`actions` for runs and artifacts, `contents` for the
- * repository) of `repositoryId`: only its own repository, and only as its `permissions:` allow.
- * Sends the 403 answer when not.
+ * Whether a job's token may use `scope` at `level` (`actions` for runs and artifacts, `statuses`
+ * for commit statuses) of `repositoryId`: only its own repository, and only as its `permissions:`
+ * allow. Sends the 403 answer when not. A user passes (routes check people themselves).
  */
-export function jobMayRead(
+export function jobMay(
   caller: Caller,
   repositoryId: number,
   scope: PermissionScope,
+  level: "read" | "write",
   reply: FastifyReply,
 ): boolean {
   if (caller.kind === "user") return true;
@@ -98,13 +99,23 @@ export function jobMayRead(
     sendError(reply, 403, "a job's token reaches its own repository only.");
     return false;
   }
-  if (!allows(caller.claims.permissions[scope], "read")) {
+  if (!allows(caller.claims.permissions[scope], level)) {
     sendError(
       reply,
       403,
-      `this job's permissions give \`${scope}: none\`: add \`permissions: { ${scope}: read }\` to the job or workflow.`,
+      `this job's permissions give \`${scope}: ${caller.claims.permissions[scope]}\`: add \`permissions: { ${scope}: ${level} }\` to the job or workflow.`,
     );
     return false;
   }
   return true;
+}
+
+/** `jobMay` for reading. */
+export function jobMayRead(
+  caller: Caller,
+  repositoryId: number,
+  scope: PermissionScope,
+  reply: FastifyReply,
+): boolean {
+  return jobMay(caller, repositoryId, scope, "read", reply);
 }

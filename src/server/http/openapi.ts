@@ -188,6 +188,31 @@ export const API_OPERATIONS: readonly Operation[] = [
     summary: "Deployments waiting for the signed-in user's review, across repositories",
     response: "{ pending: PendingDeployment[] }",
   },
+  {
+    method: "post",
+    path: "/repos/{owner}/{name}/statuses/{sha}",
+    summary:
+      "Set a commit status (the repository's owner, an administrator, or a job whose token has statuses: write)",
+    body: {
+      state: "error | failure | pending | success",
+      context: "string (optional, default 'default')",
+      description: "string (optional, at most 140 characters)",
+      target_url: "http(s) URL (optional)",
+    },
+    response: "CommitStatus",
+  },
+  {
+    method: "get",
+    path: "/repos/{owner}/{name}/commits/{sha}/statuses",
+    summary: "A commit's statuses, newest first (a job's token needs statuses: read)",
+    response: "CommitStatus[]",
+  },
+  {
+    method: "get",
+    path: "/repos/{owner}/{name}/commits/{sha}/status",
+    summary: "A commit's combined state and the newest status of each context",
+    response: "{ sha, state, totalCount, statuses: CommitStatus[] }",
+  },
   { method: "get", path: "/jobs/{jobId}", summary: "A job with its steps", response: "Job" },
   {
     method: "post",
