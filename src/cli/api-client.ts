@@ -295,12 +295,24 @@ function repositoryPath(repository: RepositoryName): string {
   return `${encodeURIComponent(repository.owner)}/${encodeURIComponent(repository.name)}`;
 }
 
-/** A run id from the command line: a whole number, as `conveyor runs` shows them. */
-export function parseId(text: string, what: "RUN" | "ID"): number {
+/** Where each kind of id is listed, for the message about a malformed one. */
+const ID_LISTS = {
+  RUN: "`conveyor runs` lists them",
+  ID: "`conveyor token list` lists them",
+  "--to": "`conveyor deploy history <environment>` lists the deployments",
+} as const;
+
+/**
+ * An id from the command line (a run's, a token's, or `--to`'s deployment): a whole number, as the
+ * listing commands show them.
+ */
+export function parseId(text: string, what: keyof typeof ID_LISTS): number {
   const trimmed = text.trim().replace(/^#/, "");
   if (!/^\d+$/.test(trimmed) || Number(trimmed) < 1 || !Number.isSafeInteger(Number(trimmed))) {
-    const where = what === "RUN" ? "`conveyor runs` lists them" : "`conveyor token list` lists them";
-    throw new CommandFailure(`${what} must be a whole number such as 42 (got '${text}'): ${where}.`, 2);
+    throw new CommandFailure(
+      `${what} must be a whole number such as 42 (got '${text}'): ${ID_LISTS[what]}.`,
+      2,
+    );
   }
   return Number(trimmed);
 }

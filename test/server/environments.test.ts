@@ -517,18 +517,24 @@ describe("conveyor deploy, approve and reject", () => {
     expect(history.stdout).toMatch(/success/);
     expect(history.stdout).toMatch(/inactive/);
 
-    for (const [args, message] of [
-      [["deploy", "history", "staging-nope", "--repo", "admin/app"], "no environment 'staging-nope'"],
+    // What the server refuses ends with 1; a malformed command line with 2 (a usage error).
+    for (const [args, message, code] of [
+      [["deploy", "history", "staging-nope", "--repo", "admin/app"], "no environment 'staging-nope'", 1],
       [
         ["deploy", "rollback", "production", "--to", "999999", "--repo", "admin/app"],
         "production has no deployment 999999",
+        1,
       ],
-      [["deploy", "rollback", "production", "--to", "abc", "--repo", "admin/app"], "ID"],
-      [["deploy", "list"], "--repo owner/name is required"],
-      [["approve", "999999"], "999999"],
+      [
+        ["deploy", "rollback", "production", "--to", "abc", "--repo", "admin/app"],
+        "--to must be a whole number such as 42 (got 'abc'): `conveyor deploy history <environment>`",
+        2,
+      ],
+      [["deploy", "list"], "--repo owner/name is required", 2],
+      [["approve", "999999"], "999999", 1],
     ] as const) {
       const failed = await conveyor(admin, args);
-      expect(failed.code, `${args.join(" ")}: ${failed.stderr}`).not.toBe(0);
+      expect(failed.code, `${args.join(" ")}: ${failed.stderr}`).toBe(code);
       expect(failed.stderr).toContain(message);
       expect(failed.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
     }
@@ -572,7 +578,7 @@ describe("conveyor deploy, approve and reject", () => {
       30_000,
     );
     const refused = await conveyor(bob, ["approve", String(runId)]);
-    expect(refused.code).not.toBe(0);
+    expect(refused.code, refused.stderr).toBe(1);
     expect(refused.stderr).toContain("bob");
     expect(refused.stderr).not.toMatch(/\n\s+at /);
     const approved = await conveyor(admin, [

@@ -90,6 +90,23 @@ jobs:
           printf '%s' "\${{ github.token }}" > "$CONVEYOR_TEST_SECRETS_DIR/show-token"
           H="Authorization: Basic $(printf 'x-access-token:%s' '\${{ github.token }}' | base64 -w0)"
           git -c "http.extraHeader=$H" ls-remote "\${{ github.server_url }}/\${{ github.repository }}.git" > /dev/null && echo "fetch-ok"
+          echo "default-run-read=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer \${{ github.token }}' "\${{ github.server_url }}/api/v1/runs/\${{ github.run_id }}")"
+  reader:
+    runs-on: ubuntu-latest
+    permissions:
+      actions: read
+      contents: read
+    steps:
+      - run: |
+          A="Authorization: Bearer \${{ github.token }}"
+          API="\${{ github.server_url }}/api/v1"
+          echo "own-run=$(curl -s -o /dev/null -w '%{http_code}' -H "$A" "$API/runs/\${{ github.run_id }}")"
+          echo "own-artifacts=$(curl -s -o /dev/null -w '%{http_code}' -H "$A" "$API/runs/\${{ github.run_id }}/artifacts")"
+          for path in repos/admin/other/runs user/tokens repos/admin/app/secrets repos/admin/app/environments/production/secrets runners audit; do
+            echo "refused $path=$(curl -s -o /dev/null -w '%{http_code}' -H "$A" "$API/$path")"
+          done
+          H="Authorization: Basic $(printf 'x-access-token:%s' '\${{ github.token }}' | base64 -w0)"
+          if git -c "http.extraHeader=$H" ls-remote "\${{ github.server_url }}/admin/other.git" > /dev/null 2>&1; then echo "other-repo=fetched"; else echo "other-repo=refused"; fi
   deploy:
     runs-on: ubuntu-latest
     environment: production
@@ -179,6 +196,8 @@ beforeAll(async () => {
   });
   bob = { url: server.url, token: ((await created.json()) as { token: string }).token };
   expect((await call(admin, "/repos", { body: { name: "app" } })).status).toBe(201);
+  // Another repository of the same owner: a job token of admin/app must not reach it.
+  expect((await call(admin, "/repos", { body: { name: "other" } })).status).toBe(201);
 
   for (const [path, value] of [
     ["/secrets/SHARED", SHARED_ORG],
@@ -290,6 +309,7 @@ describe("secrets and variables on the server", () => {
     expect(jobs.map((j) => [j.key, j.conclusion]).sort()).toEqual([
       ["deploy#0", "success"],
       ["locked#0", "success"],
+      ["reader#0", "success"],
       ["show#0", "success"],
     ]);
 
@@ -305,6 +325,23 @@ describe("secrets and variables on the server", () => {
     expect(deploy).toContain("shared-from-environment");
     expect(deploy).toContain("region=prod-region");
     expect(await logOf(byKey("locked").id)).toContain("fetch-refused");
+    // The job token on /api/v1: its own run and artifacts only with `actions: read` (the default
+    // gives `actions: none`); never another repository, secrets, tokens or administration.
+    expect(show).toContain("default-run-read=403");
+    const reader = await logOf(byKey("reader").id);
+    expect(reader).toContain("own-run=200");
+    expect(reader).toContain("own-artifacts=200");
+    for (const path of [
+      "repos/admin/other/runs",
+      "user/tokens",
+      "repos/admin/app/secrets",
+      "repos/admin/app/environments/production/secrets",
+      "runners",
+      "audit",
+    ]) {
+      expect(reader).toContain(`refused ${path}=403`);
+    }
+    expect(reader).toContain("other-repo=refused");
     for (const log of [show, deploy]) {
       for (const value of [...SECRET_VALUES, PIECE_A, PIECE_B]) expect(log).not.toContain(value);
     }

@@ -127,7 +127,7 @@ export function registerDeploy(program: Command): void {
   ).action(async (environment: string, flags: DeployFlags & { to: string }) => {
     process.exitCode = await runServerCommand("deploy rollback", async () => {
       const repository = repositoryOf(flags);
-      const to = parseId(flags.to, "ID");
+      const to = parseId(flags.to, "--to");
       const answer = await connect(flags).call<{ runId: number; attempt: number; sha: string }>(
         "POST",
         `/repos/${path(repository)}/environments/${encodeURIComponent(environment)}/rollback`,

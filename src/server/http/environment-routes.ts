@@ -215,6 +215,8 @@ export function registerEnvironmentRoutes(app: FastifyInstance, context: ServerC
         target: environmentTarget(repository.fullName, environment.name),
         details: {
           environment: environment.name,
+          // The deployment rolled back to (`rollbackOf` is the name the deployment record uses).
+          fromDeploymentId: target.id,
           rollbackOf: target.id,
           sha: target.sha,
           newRunId: started.runId,
