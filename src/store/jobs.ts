@@ -5,11 +5,12 @@
 import { promisify } from "node:util";
 import { createInterface } from "node:readline";
 import { createGunzip, gunzip, gzip } from "node:zlib";
-import type { Kysely } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import type { BlobStore } from "./blobs.js";
 import type { RunEvent } from "../engine/events.js";
 import type { Database } from "./schema.js";
 import { nextValue, timestamp } from "./counters.js";
+import { indexNotes } from "./job-notes.js";
 import type { Conclusion } from "./runs.js";
 
 /** `waiting`: held back by its environment's protection rules or its concurrency group; not yet for runners. */
@@ -231,6 +232,11 @@ export class JobStore {
           body: events.map((e) => JSON.stringify(e)).join("\n"),
         })
         .execute();
+      await indexNotes(
+        trx,
+        jobId,
+        events.map((event, i) => ({ seq: first + i, event })),
+      );
       await trx
         .updateTable("jobs")
         .set({ acknowledged_seq: first + events.length - 1 })
@@ -432,6 +438,7 @@ export class JobStore {
           .where("id", "=", jobId)
           .execute();
         await projectSteps(trx, jobId, accepted);
+        await indexNotes(trx, jobId, accepted);
       } else if (extended) {
         await trx.updateTable("jobs").set(extended).where("id", "=", jobId).execute();
       }
@@ -676,7 +683,7 @@ async function projectSteps(
   }
 }
 
-function toJob(row: Database["jobs"]): JobRecord {
+function toJob(row: Selectable<Database["jobs"]>): JobRecord {
   return {
     id: row.id,
     runId: row.run_id,

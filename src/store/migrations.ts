@@ -9,6 +9,7 @@ import { cachesMigration } from "./migrations/0004_caches.js";
 import { secretsMigration } from "./migrations/0005_secrets.js";
 import { environmentsMigration } from "./migrations/0006_environments.js";
 import { commitStatusesMigration } from "./migrations/0007_commit_statuses.js";
+import { jobNotesMigration } from "./migrations/0008_job_notes.js";
 
 const migrations: Record<string, Migration> = {
   "0001_server": {
@@ -175,6 +176,7 @@ const migrations: Record<string, Migration> = {
   "0005_secrets": secretsMigration,
   "0006_environments": environmentsMigration,
   "0007_commit_statuses": commitStatusesMigration,
+  "0008_job_notes": jobNotesMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

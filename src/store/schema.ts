@@ -3,6 +3,8 @@
  * by the `counters` table (no SQLite rowids, no PostgreSQL sequences), timestamps are ISO-8601
  * strings in UTC (they sort as text), JSON is stored as text, booleans as 0/1 integers.
  */
+import type { Generated } from "kysely";
+
 export interface Database {
   counters: CountersTable;
   users: UsersTable;
@@ -17,6 +19,7 @@ export interface Database {
   jobs: JobsTable;
   steps: StepsTable;
   log_chunks: LogChunksTable;
+  job_notes: JobNotesTable;
   caches: CachesTable;
   cache_parts: CachePartsTable;
   artifacts: ArtifactsTable;
@@ -179,6 +182,8 @@ export interface JobsTable {
   kept: number;
   /** The blob holding the finished job's log (gzip, one JSON event per line); null while in log_chunks. */
   log_blob: string | null;
+  /** Annotations past the most the notes index keeps for one job, counted. */
+  annotations_omitted: Generated<number>;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -203,6 +208,18 @@ export interface LogChunksTable {
   job_id: number;
   first_seq: number;
   last_seq: number;
+  body: string;
+}
+
+/**
+ * The annotations and step summaries of a job's event stream, copied out as its rows are stored:
+ * a run page lists them without reading whole logs. `body` is the event's JSON.
+ */
+export interface JobNotesTable {
+  job_id: number;
+  seq: number;
+  /** annotation | step-summary */
+  kind: string;
   body: string;
 }
 

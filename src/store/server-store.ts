@@ -8,6 +8,7 @@ import { AccountStore } from "./accounts.js";
 import { ArtifactEntryStore } from "./artifacts.js";
 import { AuditStore } from "./audit.js";
 import { CommitStatusStore } from "./commit-statuses.js";
+import { JobNoteStore } from "./job-notes.js";
 import { CacheEntryStore } from "./caches.js";
 import { ConcurrencyGroupStore } from "./concurrency-groups.js";
 import { DeploymentStore } from "./deployments.js";
@@ -30,6 +31,7 @@ export class ServerStore {
   readonly artifacts: ArtifactEntryStore;
   readonly audit: AuditStore;
   readonly commitStatuses: CommitStatusStore;
+  readonly jobNotes: JobNoteStore;
   readonly secrets: SecretStore;
   readonly variables: VariableStore;
   readonly environments: EnvironmentStore;
@@ -48,6 +50,7 @@ export class ServerStore {
     this.artifacts = new ArtifactEntryStore(database.db);
     this.audit = new AuditStore(database.db);
     this.commitStatuses = new CommitStatusStore(database.db);
+    this.jobNotes = new JobNoteStore(database.db);
     this.secrets = new SecretStore(database.db);
     this.variables = new VariableStore(database.db);
     this.environments = new EnvironmentStore(database.db);

@@ -6,13 +6,17 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Sqlite from "better-sqlite3";
+import type { RunEvent } from "../../src/engine/events.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_ANNOTATIONS_PER_JOB } from "../../src/store/job-notes.js";
 import { ConveyorServer } from "../../src/server/server.js";
 import { isBranchName, topLevelJobId, withDependents } from "../../src/server/http/dashboard-routes.js";
 import { api, eventually, git, gitRepositoryWith, pushUrl } from "../server/helpers.js";
 import { repositoryIn, runningJob } from "../server/running-job.js";
 
 let server: ConveyorServer;
+let dataDir: string;
 let admin: { url: string; token: string };
 
 const WORKFLOW = `name: Pipeline
@@ -47,8 +51,9 @@ jobs:
 `;
 
 beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "conveyor-dash-api-"));
   server = await ConveyorServer.start({
-    dataDir: mkdtempSync(join(tmpdir(), "conveyor-dash-api-")),
+    dataDir,
     port: 0,
   });
   admin = { url: server.url, token: (await server.bootstrapAdmin("admin password"))?.token ?? "" };
@@ -83,7 +88,7 @@ describe("the dashboard's API", () => {
       admin,
       `/runs/${runId}/annotations`,
     );
-    expect(annotations.body).toEqual({ annotations: [], summaries: [] });
+    expect(annotations.body).toEqual({ annotations: [], summaries: [], omitted: [] });
     expect((await api<{ error: string }>(admin, `/runs/${runId}/annotations?attempt=7`)).body.error).toMatch(
       /attempt/,
     );
@@ -188,6 +193,67 @@ describe("the dashboard's API", () => {
     expect(archived.rows).toEqual(live.rows);
     expect((await read("?from=3000")).rows.map((r) => r.seq)).toEqual([3000]);
     expect((await api(admin, "/jobs/999999/logs/lines")).status).toBe(404);
+  });
+
+  it("lists a run's annotations from the notes index, says how many it left out, and reads older jobs' logs", async () => {
+    const repositoryId = await repositoryIn(server, "admin", "notes");
+    const at = new Date().toISOString();
+    const annotation = (i: number) => ({
+      type: "annotation" as const,
+      jobId: "build#0",
+      step: 1,
+      level: "error" as const,
+      message: `<img src=x onerror=alert(${i})> failed`,
+      file: "src/app.ts",
+      line: i,
+      at,
+    });
+    const annotationsOf = async (runId: number) =>
+      (
+        await api<{
+          annotations: { seq: number; message: string; line: number; jobName: string }[];
+          summaries: { markdown: string }[];
+          omitted: { jobName: string; count: number }[];
+        }>(admin, `/runs/${runId}/annotations`)
+      ).body;
+
+    const job = await runningJob(server, repositoryId, "refs/heads/main");
+    const rows: { seq: number; event: RunEvent }[] = Array.from(
+      { length: MAX_ANNOTATIONS_PER_JOB + 2 },
+      (_, i) => ({
+        seq: i + 1,
+        event: annotation(i + 1),
+      }),
+    );
+    rows.push({
+      seq: rows.length + 1,
+      event: { type: "step-summary", jobId: "build#0", step: 1, markdown: "# ok", at },
+    });
+    for (let i = 0; i < rows.length; i += 400)
+      await server.store.jobs.appendEvents(job.id, rows.slice(i, i + 400));
+    await job.end();
+    await server.store.jobs.archiveLog(job.id);
+    const runId = (await server.store.jobs.byId(job.id))?.runId as number;
+    const listed = await annotationsOf(runId);
+    expect(listed.annotations).toHaveLength(MAX_ANNOTATIONS_PER_JOB);
+    expect(listed.annotations[0]).toMatchObject({
+      seq: 1,
+      line: 1,
+      jobName: "build",
+      message: "<img src=x onerror=alert(1)> failed",
+    });
+    expect(listed.omitted).toEqual([{ jobId: job.id, jobName: "build", count: 2 }]);
+    expect(listed.summaries.map((s) => s.markdown)).toEqual(["# ok"]);
+
+    // A job from before the index (a data directory migrated with it) is read from its log, whole.
+    const older = await runningJob(server, repositoryId, "refs/heads/main");
+    await server.store.jobs.appendEvents(older.id, rows.slice(0, 3));
+    await older.end();
+    const db = new Sqlite(join(dataDir, "conveyor.db"));
+    db.prepare("UPDATE counters SET value = ? WHERE name = 'first_job_with_notes'").run(older.id + 1);
+    db.close();
+    const olderRun = (await server.store.jobs.byId(older.id))?.runId as number;
+    expect((await annotationsOf(olderRun)).annotations.map((a) => a.seq)).toEqual([1, 2, 3]);
   });
 
   it("names a job's graph node and what a one-job re-run repeats", () => {

@@ -6,9 +6,10 @@
  */
 import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { RunEvent } from "../../engine/events.js";
+import type { Annotation, StepSummary } from "../../engine/events.js";
 import type { User } from "../../store/accounts.js";
 import type { JobRecord } from "../../store/jobs.js";
+import type { JobNotes } from "../../store/job-notes.js";
 import { loadWorkflow } from "../../workflow/load.js";
 import { inputType } from "../../workflow/inputs.js";
 import type { InputDefinitions } from "../../workflow/inputs.js";
@@ -127,29 +128,35 @@ export function registerDashboardRoutes(app: FastifyInstance, context: ServerCon
       if (!Number.isInteger(attempt) || attempt < 1 || attempt > run.attempt) {
         return sendError(reply, 400, `attempt must be a whole number from 1 to ${run.attempt}.`);
       }
+      const jobs = await store.jobs.forRun(run.id, attempt);
+      const indexed = await store.jobNotes.forJobs(jobs.map((j) => j.id));
       const annotations = [];
       const summaries = [];
-      for (const job of await store.jobs.forRun(run.id, attempt)) {
-        for (const { seq, event } of await allEvents(context, job)) {
-          if (event.type === "annotation") {
-            annotations.push({
-              jobId: job.id,
-              jobName: job.name,
-              seq,
-              step: event.step,
-              level: event.level,
-              message: event.message,
-              title: event.title ?? null,
-              file: event.file ?? null,
-              line: event.line ?? null,
-              column: event.column ?? null,
-            });
-          } else if (event.type === "step-summary") {
-            summaries.push({ jobId: job.id, jobName: job.name, step: event.step, markdown: event.markdown });
-          }
+      const omitted = [];
+      for (const job of jobs) {
+        const notes = indexed.get(job.id) ?? (await notesFromLog(context, job));
+        for (const { seq, event } of notes.annotations) {
+          annotations.push({
+            jobId: job.id,
+            jobName: job.name,
+            seq,
+            step: event.step,
+            level: event.level,
+            message: event.message,
+            title: event.title ?? null,
+            file: event.file ?? null,
+            line: event.line ?? null,
+            column: event.column ?? null,
+          });
+        }
+        for (const { event } of notes.summaries) {
+          summaries.push({ jobId: job.id, jobName: job.name, step: event.step, markdown: event.markdown });
+        }
+        if (notes.annotationsOmitted > 0) {
+          omitted.push({ jobId: job.id, jobName: job.name, count: notes.annotationsOmitted });
         }
       }
-      return { annotations, summaries };
+      return { annotations, summaries, omitted };
     }),
   );
 
@@ -267,16 +274,17 @@ export async function* ndjsonBatches(
   if (batch) yield batch;
 }
 
-/** Every event row of a job, page by page. */
-async function allEvents(
-  context: ServerContext,
-  job: JobRecord,
-): Promise<{ seq: number; event: RunEvent }[]> {
-  const rows: { seq: number; event: RunEvent }[] = [];
+/** The notes of a job older than the notes index, read from its whole log, page by page. */
+async function notesFromLog(context: ServerContext, job: JobRecord): Promise<JobNotes> {
+  const annotations: { seq: number; event: Annotation }[] = [];
+  const summaries: { seq: number; event: StepSummary }[] = [];
   for (let from = 1; ;) {
     const page = await context.store.jobs.events(job.id, from, 50_000);
-    rows.push(...page);
-    if (page.length < 50_000) return rows;
+    for (const { seq, event } of page) {
+      if (event.type === "annotation") annotations.push({ seq, event });
+      else if (event.type === "step-summary") summaries.push({ seq, event });
+    }
+    if (page.length < 50_000) return { annotations, summaries, annotationsOmitted: 0 };
     from = (page[page.length - 1]?.seq ?? from) + 1;
   }
 }

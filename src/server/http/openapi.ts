@@ -97,7 +97,7 @@ export const API_OPERATIONS: readonly Operation[] = [
       "An attempt's annotations (errors, warnings, notices with file:line) and step summaries (markdown)",
     query: ["attempt"],
     response:
-      "{ annotations: { jobId, jobName, seq, step, level, message, title, file, line, column }[], summaries: { jobId, jobName, step, markdown }[] }",
+      "{ annotations: { jobId, jobName, seq, step, level, message, title, file, line, column }[], summaries: { jobId, jobName, step, markdown }[], omitted: { jobId, jobName, count }[] } (at most 1000 annotations a job are kept; omitted counts the rest)",
   },
   {
     method: "get",

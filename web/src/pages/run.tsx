@@ -194,35 +194,52 @@ function JobTable(props: {
   );
 }
 
-function Annotations(props: { annotations: readonly AnnotationView[] }) {
-  if (props.annotations.length === 0) return <p className="muted">No annotations.</p>;
+/** Annotations a job made past the most the server keeps for one job. */
+interface OmittedView {
+  jobId: number;
+  jobName: string;
+  count: number;
+}
+
+function Annotations(props: { annotations: readonly AnnotationView[]; omitted: readonly OmittedView[] }) {
+  if (props.annotations.length === 0 && props.omitted.length === 0) {
+    return <p className="muted">No annotations.</p>;
+  }
   return (
-    <ul className="annotations" data-testid="annotations">
-      {props.annotations.map((a) => (
-        <li key={`${a.jobId}:${a.seq}`} className={`annotation annotation-${a.level}`}>
-          <span className="annotation-level">{a.level}</span>
-          <div>
-            <Link to={`/jobs/${a.jobId}#seq-${a.seq}`} className="annotation-link">
-              {a.title ? `${a.title}: ` : ""}
-              {a.message}
-            </Link>
-            <div className="muted small">
-              {a.jobName}
-              {a.file ? (
-                <>
-                  {" · "}
-                  <code>
-                    {a.file}
-                    {a.line !== null ? `:${a.line}` : ""}
-                    {a.column !== null ? `:${a.column}` : ""}
-                  </code>
-                </>
-              ) : null}
-            </div>
-          </div>
-        </li>
+    <>
+      {props.omitted.map((o) => (
+        <p key={o.jobId} className="muted" data-testid="annotations-omitted">
+          {o.jobName}: {o.count} more {o.count === 1 ? "annotation" : "annotations"} not listed; see{" "}
+          <Link to={`/jobs/${o.jobId}`}>its log</Link>.
+        </p>
       ))}
-    </ul>
+      <ul className="annotations" data-testid="annotations">
+        {props.annotations.map((a) => (
+          <li key={`${a.jobId}:${a.seq}`} className={`annotation annotation-${a.level}`}>
+            <span className="annotation-level">{a.level}</span>
+            <div>
+              <Link to={`/jobs/${a.jobId}#seq-${a.seq}`} className="annotation-link">
+                {a.title ? `${a.title}: ` : ""}
+                {a.message}
+              </Link>
+              <div className="muted small">
+                {a.jobName}
+                {a.file ? (
+                  <>
+                    {" · "}
+                    <code>
+                      {a.file}
+                      {a.line !== null ? `:${a.line}` : ""}
+                      {a.column !== null ? `:${a.column}` : ""}
+                    </code>
+                  </>
+                ) : null}
+              </div>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
 
@@ -257,7 +274,7 @@ interface RunData {
 }
 
 interface RunExtras {
-  annotations: { annotations: AnnotationView[]; summaries: SummaryView[] };
+  annotations: { annotations: AnnotationView[]; summaries: SummaryView[]; omitted: OmittedView[] };
   artifacts: Artifact[];
 }
 
@@ -284,7 +301,7 @@ export function RunPage(props: { runId: number; attempt: string | null }) {
   const attemptQuery = props.attempt ? `?attempt=${encodeURIComponent(props.attempt)}` : "";
   const stillRunning = (run: RunDetail) =>
     run.status !== "completed" || run.jobs.some((j) => j.status !== "completed");
-  // The run and its graph first: annotations read every job's log, so they come on their own.
+  // The run and its graph first: annotations and artifacts come on their own.
   const { data, error, reload } = useLoad<RunData>(
     `run:${props.runId}${attemptQuery}`,
     async () => {
@@ -438,7 +455,14 @@ export function RunPage(props: { runId: number; attempt: string | null }) {
         />
       </Section>
       <Section title="Annotations" id="annotations-heading">
-        {extras.data ? <Annotations annotations={extras.data.annotations.annotations} /> : <Loading />}
+        {extras.data ? (
+          <Annotations
+            annotations={extras.data.annotations.annotations}
+            omitted={extras.data.annotations.omitted}
+          />
+        ) : (
+          <Loading />
+        )}
       </Section>
       {extras.data && extras.data.annotations.summaries.length > 0 && (
         <Section title="Summaries" id="summaries-heading">
