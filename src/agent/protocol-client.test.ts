@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunEvent } from "../engine/events.js";
 import { RUNNER_API_PREFIX } from "../protocol/runner.js";
@@ -157,5 +158,41 @@ describe("RunnerProtocolClient", () => {
     setTimeout(() => controller.abort(), 100);
     await expect(c.poll({ free: 1, running: [] }, controller.signal)).rejects.toThrow(/abort/i);
     expect(peer.seen.length).toBeGreaterThan(1);
+  });
+
+  it("sends a request again at once when the kept-alive connection it reused was reset", async () => {
+    // TEST PEER: a raw server that answers a connection's first request and resets it on the second,
+    // as a server does that closes an idle kept-alive connection just as the client reuses it.
+    const connections: number[] = [];
+    const sockets: Socket[] = [];
+    const raw = createNetServer((socket) => {
+      sockets.push(socket);
+      const index = connections.push(0) - 1;
+      socket.on("data", (chunk: Buffer) => {
+        if (!chunk.toString("latin1").includes("POST ")) return; // the body of a request already counted
+        if ((connections[index] = (connections[index] ?? 0) + 1) > 1) socket.resetAndDestroy();
+        else
+          socket.write(
+            `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 23\r\n\r\n{"jobs":[],"cancel":[]}`,
+          );
+      });
+    });
+    await new Promise<void>((resolve) => raw.listen(0, "127.0.0.1", resolve));
+    try {
+      const told: string[] = [];
+      const c = new RunnerProtocolClient({
+        serverUrl: `http://127.0.0.1:${(raw.address() as AddressInfo).port}`,
+        credential: CREDENTIAL,
+        retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+        observer: { unreachable: (problem: string) => told.push(problem) },
+      });
+      expect(await c.poll({ free: 1, running: [] })).toEqual({ jobs: [], cancel: [] });
+      expect(await c.poll({ free: 1, running: [] })).toEqual({ jobs: [], cancel: [] });
+      expect(connections).toEqual([2, 1]);
+      expect(told).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => raw.close(resolve));
+    }
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The runner's side of the runner protocol (src/protocol/runner.ts): register, poll, events and
- * complete as JSON over HTTP with Node's fetch.
+ * complete as JSON over HTTP (node:http, connections kept alive).
  *
  * A server that cannot be reached or answers 5xx is waited for: the same request is sent again
  * with capped exponential backoff and jitter until it answers or the caller's signal aborts, so a
@@ -12,6 +12,7 @@
  * them (a server message that quotes one has it replaced).
  */
 import { setTimeout as delay } from "node:timers/promises";
+import { post, PostFailure } from "./http-post.js";
 import type { RunEvent } from "../engine/events.js";
 import { POLL_HOLD_SECONDS, RUNNER_API_PREFIX } from "../protocol/runner.js";
 import type {
@@ -103,34 +104,6 @@ export function encodeEventRows(commaSeparatedRows: readonly Uint8Array[]): Enco
   return [ROWS_OPEN, ...commaSeparatedRows, ROWS_CLOSE] as readonly Uint8Array[] as EncodedEventRows;
 }
 
-/**
- * A body in pieces, streamed: fetch copies a Buffer or ArrayBuffer body before sending it, and
- * at 20 MB/s of log lines the copies cost more than the rest of the request. A new stream each
- * time: a retry sends the same pieces again.
- */
-function streamOf(pieces: readonly Uint8Array[]): ReadableStream<Uint8Array> {
-  let next = 0;
-  return new ReadableStream(
-    {
-      pull(controller) {
-        const piece = pieces[next++];
-        if (piece) controller.enqueue(piece);
-        else controller.close();
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
-/** Below this, a body is joined and sent whole: a stream costs more to set up than the copies. */
-const STREAM_BODY_BYTES = 64 * 1024;
-
-function isSmall(pieces: readonly Uint8Array[]): boolean {
-  let bytes = 0;
-  for (const piece of pieces) if ((bytes += piece.byteLength) >= STREAM_BODY_BYTES) return false;
-  return true;
-}
-
 export class RunnerProtocolClient {
   private credentialValue: string | undefined;
   private readonly base: string;
@@ -208,6 +181,7 @@ export class RunnerProtocolClient {
     },
   ): Promise<{ status: number; body: unknown }> {
     const url = this.base + path;
+    const target = new URL(url);
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (how.authenticated !== false) {
       if (this.credentialValue === undefined)
@@ -217,32 +191,24 @@ export class RunnerProtocolClient {
     const secrets = [...(how.secrets ?? []), ...(this.credentialValue ? [this.credentialValue] : [])];
     for (let failures = 0; ; failures++) {
       how.signal?.throwIfAborted();
-      const timeout = AbortSignal.timeout(how.timeoutMs ?? REQUEST_TIMEOUT_MS);
       let status: number;
       let text: string;
       try {
-        const response = await fetch(url, {
-          method: "POST",
+        ({ status, text } = await post(
+          target,
           headers,
-          ...(typeof body === "string"
-            ? { body }
-            : isSmall(body)
-              ? { body: Buffer.concat(body) }
-              : { body: streamOf(body), duplex: "half" }),
-          signal: how.signal ? AbortSignal.any([how.signal, timeout]) : timeout,
-        });
-        status = response.status;
-        text = await response.text();
+          body,
+          how.timeoutMs ?? REQUEST_TIMEOUT_MS,
+          how.signal,
+        ));
       } catch (cause) {
         how.signal?.throwIfAborted();
-        const problem = timeout.aborted ? "no answer in time" : connectionProblem(cause);
-        if (problem === "bad port") {
-          // fetch never connects to ports it blocks for safety (6000, 6667, 10080...): waiting will not help.
-          throw new ProtocolMismatch(
-            `cannot connect to ${this.options.serverUrl}: Node's fetch refuses port ${new URL(url).port}; serve Conveyor on another port.`,
-          );
-        }
-        await this.wait(failures, `cannot reach ${this.options.serverUrl} (${problem})`, how.signal);
+        if (!(cause instanceof PostFailure)) throw cause;
+        await this.wait(
+          failures,
+          `cannot reach ${this.options.serverUrl} (${connectionProblem(cause)})`,
+          how.signal,
+        );
         continue;
       }
       if (status >= 500) {
@@ -271,16 +237,11 @@ export class RunnerProtocolClient {
   }
 }
 
-/** `ECONNREFUSED`, `ENOTFOUND`...: what undici puts in the cause of "fetch failed". */
-function connectionProblem(cause: unknown): string {
-  const inner = cause instanceof Error ? cause.cause : undefined;
-  if (inner && typeof inner === "object") {
-    const code = "code" in inner ? String(inner.code) : "";
-    const message = "message" in inner ? String(inner.message) : "";
-    if (code === "ECONNREFUSED") return "connection refused";
-    if (code !== "" || message !== "") return code || message;
-  }
-  return cause instanceof Error ? cause.message : String(cause);
+/** What went wrong with a connection, in words. */
+function connectionProblem(failure: PostFailure): string {
+  if (failure.timedOut) return "no answer in time";
+  if (failure.code === "ECONNREFUSED") return "connection refused";
+  return failure.code ?? failure.message;
 }
 
 function errorMessage(text: string): string {
