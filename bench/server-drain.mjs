@@ -1,3 +1,4 @@
+/* global fetch */
 // Benchmark (issue 4): 500 queued one-step jobs drained by 8 runner slots. Target: 50 jobs/s or more.
 // The jobs are queued first, with no runner: one push of a workflow with two jobs of a 250-entry
 // matrix each (`conveyor up --runner-capacity 0`). Then one `conveyor runner --capacity 8` starts,
@@ -68,7 +69,21 @@ async function conveyorDrain() {
   const run = await api(server, `/runs/${runId}`);
   if (run.status !== "completed") throw new Error(`run ${runId} is ${run.status} after its ${JOBS} jobs`);
   const failed = run.jobs.filter((j) => j.conclusion !== "success").length;
-  if (failed > 0) throw new Error(`${failed} jobs did not succeed`);
+  if (failed > 0) {
+    const bad = run.jobs.find((j) => j.conclusion !== "success");
+    const log = await fetch(`${server.url}/api/v1/jobs/${bad.id}/logs?format=text`, {
+      headers: { authorization: `Bearer ${server.token}` },
+    }).then((r) => r.text());
+    const said = runner
+      .output()
+      .split("\n")
+      .filter((l) => !/: (started|success)\.$/.test(l))
+      .slice(-20)
+      .join("\n");
+    throw new Error(
+      `${failed} jobs did not succeed; ${bad.name}: ${bad.conclusion} ${bad.reason ?? ""}\n${log.slice(-3000)}\nthe runner said:\n${said}`,
+    );
+  }
   await runner.stop();
   await server.stop();
   return { startedAt, doneAt, cpu };

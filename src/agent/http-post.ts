@@ -47,13 +47,20 @@ export async function post(
     } catch (error) {
       // A kept-alive connection the server closed just as it was reused: the request never
       // reached it, so it is sent again at once, on a new connection, without counting as a failure.
-      if (error instanceof StaleConnection && attempt < 2) continue;
-      throw error;
+      if (!(error instanceof StaleConnection)) throw error;
+      if (attempt >= 2) throw new PostFailure(error.message, error.code, false);
     }
   }
 }
 
-class StaleConnection extends Error {}
+class StaleConnection extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
 
 function postOnce(
   url: URL,
@@ -86,6 +93,10 @@ function postOnce(
           }),
         );
         response.on("error", (error) => finish(failureOf(error)));
+        response.on("close", () => {
+          if (!response.complete)
+            finish(new PostFailure("the connection closed mid-answer", "ECONNRESET", false));
+        });
       },
     );
     let settled = false;
@@ -105,7 +116,7 @@ function postOnce(
     signal?.addEventListener("abort", onAbort, { once: true });
     request.on("error", (error: NodeJS.ErrnoException) => {
       const stale = request.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE");
-      finish(stale ? new StaleConnection(error.message) : failureOf(error));
+      finish(stale ? new StaleConnection(error.message, error.code) : failureOf(error));
     });
     if (typeof body === "string") request.end(body);
     else writePieces(request, body);
