@@ -11,7 +11,6 @@
  */
 import {
   copyFile,
-  link,
   lstat,
   mkdir,
   mkdtemp,
@@ -32,9 +31,11 @@ const SKIPPED = new Set([".git", ".conveyor"]);
 /**
  * Makes the clone and lists the files, in one process: `$1` is the repository, `$2` the clone.
  * The index is set to HEAD without writing files (with no commit yet there is nothing to reset).
+ * No template: git would copy sample hooks and a description that nothing reads, nearly half of
+ * a fresh `.git`'s files, into the clone and into every workspace made from it.
  */
 const CLONE_AND_LIST = [
-  'git clone --quiet --shared --no-checkout "$1" "$2"',
+  'git clone --quiet --shared --no-checkout --template= "$1" "$2"',
   'git -C "$2" reset --quiet >/dev/null 2>&1 || true',
   'exec git -C "$1" ls-files -z --cached --others --exclude-standard',
 ].join(" && ");
@@ -114,23 +115,7 @@ async function copyRepository(clone: RepositoryClone, git: string): Promise<void
   for (const folder of clone.gitFolders) (levels[folder.split("/").length - 1] ??= []).push(folder);
   for (const level of levels) await Promise.all(level.map((folder) => makeFolder(join(git, folder))));
   const from = join(clone.folder, "repository", ".git");
-  await inParallel(clone.gitFiles, async (file) => {
-    const source = join(from, file);
-    const destination = join(git, file);
-    if (isInertTemplateFile(file)) {
-      // A link costs no new file; on a file system without links, a copy.
-      await link(source, destination).catch(() => copyFile(source, destination));
-    } else await copyFile(source, destination);
-  });
-}
-
-/**
- * Files git copies from its template that it never runs, reads or writes: the sample hooks and
- * the description. Each workspace links the clone's instead of copying them: a third of the
- * files of a workspace's `.git`, and new files are the dearest part of making one.
- */
-function isInertTemplateFile(file: string): boolean {
-  return (file.startsWith("hooks/") && file.endsWith(".sample")) || file === "description";
+  await inParallel(clone.gitFiles, (file) => copyFile(join(from, file), join(git, file)));
 }
 
 /** Removes a folder and everything in it; a folder already gone is fine. */
