@@ -457,21 +457,41 @@ export class JobStore {
    * dashboard reads whole logs this way). Nothing is parsed here.
    */
   async *eventTexts(jobId: number, fromSeq = 1): AsyncGenerator<{ seq: number; json: string }> {
-    const archived = await this.db
-      .selectFrom("jobs")
-      .select("log_blob")
-      .where("id", "=", jobId)
-      .executeTakeFirst();
-    const stream = archived?.log_blob ? await this.blobs.read(archived.log_blob) : undefined;
-    if (stream) {
-      // The archive holds one event a line, line n being seq n.
-      let seq = 0;
-      for await (const line of createInterface({ input: stream.pipe(createGunzip()), crlfDelay: Infinity })) {
-        seq++;
-        if (seq >= fromSeq && line !== "") yield { seq, json: line };
+    let next = fromSeq;
+    for (;;) {
+      const archived = await this.db
+        .selectFrom("jobs")
+        .select("log_blob")
+        .where("id", "=", jobId)
+        .executeTakeFirst();
+      const stream = archived?.log_blob ? await this.blobs.read(archived.log_blob) : undefined;
+      if (stream) {
+        // The archive holds one event a line, line n being seq n.
+        let seq = 0;
+        for await (const line of createInterface({
+          input: stream.pipe(createGunzip()),
+          crlfDelay: Infinity,
+        })) {
+          seq++;
+          if (seq >= next && line !== "") yield { seq, json: line };
+        }
+        return;
       }
-      return;
+      const read = yield* this.chunkTexts(jobId, next);
+      if (read.complete) return;
+      // The log was archived while it was read (its rows deleted part-way): the rest is in the blob.
+      next = read.next;
     }
+  }
+
+  /**
+   * Rows from the log's chunks in the database, from `fromSeq` on. Complete unless the chunks ran
+   * out before the job's acknowledged rows did, which happens when the log is archived meanwhile.
+   */
+  private async *chunkTexts(
+    jobId: number,
+    fromSeq: number,
+  ): AsyncGenerator<{ seq: number; json: string }, { complete: boolean; next: number }> {
     for (let next = fromSeq; ;) {
       const chunks = await this.db
         .selectFrom("log_chunks")
@@ -481,7 +501,15 @@ export class JobStore {
         .orderBy("first_seq")
         .limit(64)
         .execute();
-      if (chunks.length === 0) return;
+      if (chunks.length === 0 || (chunks[0] as { first_seq: number }).first_seq > next) {
+        const job = await this.db
+          .selectFrom("jobs")
+          .select(["acknowledged_seq", "log_blob"])
+          .where("id", "=", jobId)
+          .executeTakeFirst();
+        const missing = job !== undefined && job.log_blob !== null && job.acknowledged_seq >= next;
+        return { complete: !missing, next };
+      }
       for (const chunk of chunks) {
         const lines = chunk.body.split("\n");
         for (let i = 0; i < lines.length; i++) {

@@ -227,4 +227,18 @@ describe("archived logs", () => {
     expect(await store.jobs.archiveLog(job.id)).toBe(true); // again: harmless
     expect((await store.jobs.events(job.id, 500, 2)).map((r) => r.seq)).toEqual([500, 501]);
   });
+
+  it("streams a whole log that is archived while it is read", async () => {
+    const job = await queuedJob();
+    await store.jobs.claim(1, ["linux"], 1, 60);
+    // One chunk a row: the reader takes 64 chunks at a time, so archiving deletes rows it has not read.
+    for (let seq = 1; seq <= 200; seq++)
+      await store.jobs.appendEvents(job.id, [{ seq, event: log(`line ${seq}`) }]);
+    const reader = store.jobs.eventTexts(job.id);
+    const seqs = [((await reader.next()).value as { seq: number }).seq];
+    await store.jobs.finish(job.id, { conclusion: "success" });
+    expect(await store.jobs.archiveLog(job.id)).toBe(true);
+    for await (const row of reader) seqs.push(row.seq);
+    expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+  });
 });
