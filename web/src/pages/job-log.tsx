@@ -2,9 +2,9 @@
  * A job's log: steps as sections with status and time, `::group::` folding, ANSI colours, numbered
  * lines with links (#L12, and #seq-N from annotations), search with next and previous, timestamps,
  * follow mode that stops when the reader scrolls up, raw download. Rows are virtualised: only the
- * lines on screen are in the DOM, whatever the log's length. Live jobs stream over SSE.
+ * lines on screen are in the DOM, whatever the log's length; past the browser's height limit the
+ * scrollbar maps to the log by proportion (see log/scroll-map.ts). Live jobs stream over SSE.
  */
-import { useVirtualizer } from "@tanstack/react-virtual";
 import { AnsiUp } from "ansi_up";
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { MouseEvent } from "react";
@@ -15,6 +15,7 @@ import { between, duration } from "../format";
 import { followEventStream } from "../log/event-stream";
 import { LogModel } from "../log/log-model";
 import type { LogEntry } from "../log/log-model";
+import { useVirtualRows } from "../log/virtual-rows";
 import { Link } from "../router";
 
 const ROW_HEIGHT = 20;
@@ -59,7 +60,7 @@ interface RowProps {
   readonly stepInfo: { state: string; time: string } | undefined;
   readonly onToggle: (index: number) => void;
   readonly onSelectLine: (n: number, event: MouseEvent) => void;
-  /** Where the row sits in the scrolled list (its offset from the top). */
+  /** Where the row sits in its layer (its offset from the layer's top). */
   readonly top: number;
 }
 
@@ -127,6 +128,12 @@ const LogRow = memo(function LogRow(props: RowProps) {
   );
 });
 
+function rowIndices(first: number, last: number): number[] {
+  const indices: number[] = [];
+  for (let index = first; index <= last; index++) indices.push(index);
+  return indices;
+}
+
 /** What the URL's hash points at: `L12` (a line) or `seq-34` (an event, from an annotation). */
 export function targetOfHash(hash: string): { line: number } | { seq: number } | undefined {
   const line = /^L(\d+)$/.exec(hash);
@@ -157,7 +164,6 @@ export function JobLogPage(props: { jobId: number; hash: string }) {
   const [selected, setSelected] = useState<number | undefined>();
   const [ready, setReady] = useState(false);
   const scrollRef = useRef<HTMLDivElement>(null);
-  const programmaticScroll = useRef(false);
 
   // Loading: pages of rows, then the live stream from the last one for a job still running.
   useEffect(() => {
@@ -254,14 +260,10 @@ export function JobLogPage(props: { jobId: number; hash: string }) {
     [visible],
   );
 
-  const virtualizer = useVirtualizer({
-    count: visible.length,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
-    // Rendering in React's own time, not inside each scroll event, keeps frames short on fast scrolls.
-    useFlushSync: false,
-  });
+  // Scroll events set state: rendering in React's own time, not inside each event, keeps frames
+  // short on fast scrolls.
+  const rows = useVirtualRows(scrollRef, visible.length, ROW_HEIGHT, 12);
+  const { scrollToIndex } = rows;
 
   const matches = useMemo(() => {
     void version;
@@ -291,10 +293,9 @@ export function JobLogPage(props: { jobId: number; hash: string }) {
     if (scrollTarget === undefined) return;
     const position = positionOf(scrollTarget);
     if (position === -1) return;
-    programmaticScroll.current = true;
-    virtualizer.scrollToIndex(position, { align: "center" });
+    scrollToIndex(position, "center");
     setScrollTarget(undefined);
-  }, [scrollTarget, positionOf, virtualizer]);
+  }, [scrollTarget, positionOf, scrollToIndex]);
 
   const goToMatch = (index: number) => {
     if (matches.length === 0) return;
@@ -323,20 +324,14 @@ export function JobLogPage(props: { jobId: number; hash: string }) {
   // Follow: keep the last line in view while the job prints, until the reader scrolls up.
   useEffect(() => {
     if (!follow || !live || visible.length === 0) return;
-    programmaticScroll.current = true;
-    virtualizer.scrollToIndex(visible.length - 1, { align: "end" });
-  }, [follow, live, visible, virtualizer]);
+    scrollToIndex(visible.length - 1, "end");
+  }, [follow, live, visible, scrollToIndex]);
 
   const onScroll = () => {
-    const element = scrollRef.current;
-    // Reading the scroll height forces a layout: only while following does it matter.
-    if (!element || !follow) return;
-    if (programmaticScroll.current) {
-      programmaticScroll.current = false;
-      return;
-    }
-    const atBottom = element.scrollHeight - element.scrollTop - element.clientHeight < ROW_HEIGHT * 2;
-    if (!atBottom && follow) setFollow(false);
+    // Only the reader's own scrolling stops following: not the list showing a row or the last line,
+    // nor keeping the reader's place as lines arrive.
+    const byReader = rows.onScroll();
+    if (follow && byReader && !rows.atEnd()) setFollow(false);
   };
 
   const toggle = useCallback((index: number) => {
@@ -445,8 +440,7 @@ export function JobLogPage(props: { jobId: number; hash: string }) {
             checked={follow}
             onChange={(e) => {
               setFollow(e.target.checked);
-              if (e.target.checked && visible.length > 0)
-                virtualizer.scrollToIndex(visible.length - 1, { align: "end" });
+              if (e.target.checked && visible.length > 0) scrollToIndex(visible.length - 1, "end");
             }}
           />{" "}
           Follow
@@ -471,28 +465,38 @@ export function JobLogPage(props: { jobId: number; hash: string }) {
         tabIndex={0}
         aria-label="Log"
       >
-        <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
-          {virtualizer.getVirtualItems().map((item) => {
-            const entryIndex = visible[item.index] as number;
-            const entry = model.entries[entryIndex] as LogEntry;
-            return (
-              <LogRow
-                key={entryIndex}
-                top={item.start}
-                entry={entry}
-                index={entryIndex}
-                open={model.isOpen(entryIndex, toggled)}
-                selected={entry.n !== 0 && entry.n === selected}
-                current={entryIndex === currentMatch}
-                timestamps={timestamps}
-                query={query.length >= 2 ? query : ""}
-                jobId={jobId}
-                stepInfo={stepInfo(entry, entryIndex)}
-                onToggle={toggle}
-                onSelectLine={selectLine}
-              />
-            );
-          })}
+        <div style={{ height: rows.map.spacer, position: "relative" }}>
+          {/* Scaled, the rows' layer holds still at the viewport's top (sticky) and moves by `shift`;
+              otherwise it is a plain box and each row sits at its own offset in the spacer. */}
+          <div
+            style={
+              rows.map.scaled
+                ? { position: "sticky", top: 0, transform: `translateY(${rows.shift}px)` }
+                : undefined
+            }
+          >
+            {rowIndices(rows.first, rows.last).map((index) => {
+              const entryIndex = visible[index] as number;
+              const entry = model.entries[entryIndex] as LogEntry;
+              return (
+                <LogRow
+                  key={entryIndex}
+                  top={(index - rows.base) * ROW_HEIGHT}
+                  entry={entry}
+                  index={entryIndex}
+                  open={model.isOpen(entryIndex, toggled)}
+                  selected={entry.n !== 0 && entry.n === selected}
+                  current={entryIndex === currentMatch}
+                  timestamps={timestamps}
+                  query={query.length >= 2 ? query : ""}
+                  jobId={jobId}
+                  stepInfo={stepInfo(entry, entryIndex)}
+                  onToggle={toggle}
+                  onSelectLine={selectLine}
+                />
+              );
+            })}
+          </div>
         </div>
       </div>
     </main>
