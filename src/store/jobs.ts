@@ -547,6 +547,15 @@ export class JobStore {
       .where("last_seq", ">=", fromSeq)
       .orderBy("first_seq")
       .execute();
+    if (chunks.length === 0 && !archived?.log_blob) {
+      // Archived between the two reads (the rows moved to the blob): read the blob instead.
+      const now = await this.db
+        .selectFrom("jobs")
+        .select("log_blob")
+        .where("id", "=", jobId)
+        .executeTakeFirst();
+      if (now?.log_blob) return this.events(jobId, fromSeq, limit);
+    }
     const rows: EventRowInput[] = [];
     for (const chunk of chunks) {
       const lines = chunk.body.split("\n");
