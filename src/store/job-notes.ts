@@ -65,6 +65,12 @@ export async function indexNotes(
   }
 }
 
+/** JobNotes while they are gathered. */
+interface HeldNotes extends JobNotes {
+  readonly annotations: { readonly seq: number; readonly event: Annotation }[];
+  readonly summaries: { readonly seq: number; readonly event: StepSummary }[];
+}
+
 export class JobNoteStore {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -73,7 +79,7 @@ export class JobNoteStore {
    * the migration that added it) are missing from the answer: read their logs instead.
    */
   async forJobs(jobIds: readonly number[]): Promise<Map<number, JobNotes>> {
-    const found = new Map<number, JobNotes>();
+    const found = new Map<number, HeldNotes>();
     if (jobIds.length === 0) return found;
     const first = await this.firstIndexedJob();
     const indexed = jobIds.filter((id) => id >= first);
@@ -91,15 +97,13 @@ export class JobNoteStore {
       .orderBy("seq")
       .execute();
     for (const job of jobs) {
-      const annotations: { seq: number; event: Annotation }[] = [];
-      const summaries: { seq: number; event: StepSummary }[] = [];
-      for (const note of notes) {
-        if (note.job_id !== job.id) continue;
-        const event = JSON.parse(note.body) as RunEvent;
-        if (event.type === "annotation") annotations.push({ seq: note.seq, event });
-        else if (event.type === "step-summary") summaries.push({ seq: note.seq, event });
-      }
-      found.set(job.id, { annotations, summaries, annotationsOmitted: job.annotations_omitted });
+      found.set(job.id, { annotations: [], summaries: [], annotationsOmitted: job.annotations_omitted });
+    }
+    for (const note of notes) {
+      const held = found.get(note.job_id);
+      const event = JSON.parse(note.body) as RunEvent;
+      if (event.type === "annotation") held?.annotations.push({ seq: note.seq, event });
+      else if (event.type === "step-summary") held?.summaries.push({ seq: note.seq, event });
     }
     return found;
   }
