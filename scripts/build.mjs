@@ -9,9 +9,9 @@
 // - The code cache (see bin/conveyor.cjs) holds the bytecode of the functions a validation and a
 //   small run execute, so short commands skip most compilation.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { build } from "esbuild";
 
 const LAZY_BUNDLE = "./lazy.cjs";
@@ -116,6 +116,43 @@ const workflowSchemaFromSnapshot = {
 };
 
 rmSync("dist", { recursive: true, force: true });
+mkdirSync("dist");
+
+// The native process starter (native/spawn.c) into dist/spawn.node. It only makes starting step
+// processes cheaper: where it cannot be built, Conveyor starts them with Node's spawn.
+{
+  const headers = [
+    join(dirname(process.execPath), "..", "include", "node"),
+    join(homedir(), ".cache", "node-gyp", process.versions.node, "include", "node"),
+  ].find((folder) => existsSync(join(folder, "node_api.h")));
+  const why =
+    process.platform !== "linux"
+      ? "it is for Linux"
+      : headers === undefined
+        ? "Node's headers (node_api.h) were not found"
+        : undefined;
+  const compiled =
+    why === undefined
+      ? spawnSync(
+          process.env.CC ?? "cc",
+          [
+            ...["-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra"],
+            ...[`-I${headers}`, "-DNODE_GYP_MODULE_NAME=spawn", "native/spawn.c", "-o", "dist/spawn.node"],
+          ],
+          { encoding: "utf8" },
+        )
+      : undefined;
+  if (compiled?.status !== 0) {
+    const reason = why ?? (compiled.error ? "no C compiler (cc)" : compiled.stderr.trim());
+    console.warn(
+      `native process starter not built (${reason}): steps start with Node's spawn, a few ms slower each.`,
+    );
+  } else if (compiled.stderr.trim() !== "") {
+    console.error(`native/spawn.c compiled with warnings:\n${compiled.stderr}`);
+    process.exit(1);
+  }
+}
+
 await build({
   ...common,
   entryPoints: { conveyor: "src/cli/main.ts" },

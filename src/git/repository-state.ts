@@ -20,9 +20,9 @@
  *   (from a `users.noreply` email, else `user.name` made into a login: `Jane Doe` -> `Jane-Doe`,
  *   else `local`); the name is the top-level folder's name.
  */
-import { execFile } from "node:child_process";
 import { basename, resolve } from "node:path";
 import type { Diagnostic } from "../diagnostic.js";
+import { runToEnd } from "../runner/child-start.js";
 import { gitFragment, runShellTogether } from "./shell-batch.js";
 import type { CommandOutput } from "./shell-batch.js";
 
@@ -238,17 +238,11 @@ export function runGit(
   args: readonly string[],
   env: NodeJS.ProcessEnv | undefined,
 ): Promise<GitOutput> {
-  return new Promise((done) => {
-    execFile(
-      "git",
-      ["-C", dir, ...args],
-      { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, windowsHide: true, env: env ?? process.env },
-      (failure, stdout, stderr) => {
-        if (!failure) done({ ok: true, stdout });
-        else done({ ok: false, missing: failure.code === "ENOENT", stderr: String(stderr) });
-      },
-    );
-  });
+  return runToEnd("git", ["-C", dir, ...args], { env }).then((result) =>
+    result.ok
+      ? { ok: true, stdout: result.stdout }
+      : { ok: false, missing: result.missing, stderr: result.stderr },
+  );
 }
 
 function lines(text: string): string[] {

@@ -1,13 +1,10 @@
 /**
  * Several commands started by one shell, at once. Starting a process is most of what a short git
- * command costs, and a fork of this large Node process blocks it for 10 ms or more (more while
- * other children are starting), against almost nothing for a fork of the shell: commands that can
- * run together go through one `sh`.
- */
-import { execFile } from "node:child_process";
+ * command costs: commands that can run together go through one `sh`, whose forks are cheap. */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runToEnd } from "../runner/child-start.js";
 
 /** What one command gave: its output, or why it failed (`missing`: the program is not installed). */
 export type CommandOutput =
@@ -36,15 +33,7 @@ export async function runShellTogether(
       ),
       "wait",
     ].join("\n");
-    const shell = await new Promise<{ ok: boolean; missing: boolean; stderr: string }>((done) => {
-      execFile(
-        "sh",
-        ["-c", script, "sh", dir, outputs],
-        { encoding: "utf8", windowsHide: true, env: env ?? process.env },
-        (failure, _stdout, stderr) =>
-          done({ ok: !failure, missing: failure?.code === "ENOENT", stderr: String(stderr) }),
-      );
-    });
+    const shell = await runToEnd("sh", ["-c", script, "sh", dir, outputs], { env });
     return fragments.map((_, i): CommandOutput => {
       if (!shell.ok) return { ok: false, missing: shell.missing, stderr: shell.stderr };
       const read = (suffix: string): string => {

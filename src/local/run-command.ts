@@ -1,16 +1,24 @@
-import { execFile } from "node:child_process";
-import type { ExecFileOptions } from "node:child_process";
-import { promisify } from "node:util";
+import { runToEnd } from "../runner/child-start.js";
+
+export interface RunCommandOptions {
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Output beyond this many bytes on a stream is a failure (default 64 MiB). */
+  readonly maxBuffer?: number;
+}
 
 /**
- * Runs a program to completion and gives its output as text. The promise form of `execFile` is made
- * on first use, so importing this module does not load `child_process` (short commands such as
- * `conveyor validate` never need it).
+ * Runs a program to completion and gives its output as text; a program that fails (does not start,
+ * exits non-zero) rejects with an Error that carries its stderr, as `execFile` does.
  */
-export function runCommand(
+export async function runCommand(
   file: string,
   args: readonly string[],
-  options: ExecFileOptions,
+  options: RunCommandOptions = {},
 ): Promise<{ stdout: string; stderr: string }> {
-  return promisify(execFile)(file, args, { ...options, encoding: "utf8" });
+  const result = await runToEnd(file, args, options);
+  if (result.ok) return { stdout: result.stdout, stderr: result.stderr };
+  const failure = new Error(`Command failed: ${[file, ...args].join(" ")}\n${result.stderr}`);
+  Object.assign(failure, { code: result.code, stdout: result.stdout, stderr: result.stderr });
+  throw failure;
 }

@@ -29,16 +29,19 @@ import { runCommand as run } from "./run-command.js";
 const SKIPPED = new Set([".git", ".conveyor"]);
 
 /**
- * Makes the clone and lists the files, in one process: `$1` is the repository, `$2` the clone.
- * The index is set to HEAD without writing files (with no commit yet there is nothing to reset).
- * No template: git would copy sample hooks and a description that nothing reads, nearly half of
- * a fresh `.git`'s files, into the clone and into every workspace made from it.
+ * Makes the clone and lists the files, from one shell: `$1` is the repository, `$2` the clone.
+ * The listing runs while the clone is made (it reads only the repository); the script fails if
+ * either does. The index is set to HEAD without writing files (with no commit yet there is nothing
+ * to reset). No template: git would copy sample hooks and a description that nothing reads, nearly
+ * half of a fresh `.git`'s files, into the clone and into every workspace made from it.
  */
 const CLONE_AND_LIST = [
-  'git clone --quiet --shared --no-checkout --template= "$1" "$2"',
-  'git -C "$2" reset --quiet >/dev/null 2>&1 || true',
-  'exec git -C "$1" ls-files -z --cached --others --exclude-standard',
-].join(" && ");
+  '{ git clone --quiet --shared --no-checkout --template= "$1" "$2" </dev/null >&2 &&',
+  '  { git -C "$2" reset --quiet >/dev/null 2>&1 || true; }; } &',
+  "cloning=$!",
+  'git -C "$1" ls-files -z --cached --others --exclude-standard || exit',
+  'wait "$cloning"',
+].join("\n");
 
 interface RepositoryClone {
   readonly folder: string;
@@ -183,7 +186,6 @@ async function cloneAndList(repositoryRoot: string, target: string): Promise<str
   const { stdout } = await run("sh", ["-c", CLONE_AND_LIST, "sh", repositoryRoot, target], {
     cwd: repositoryRoot,
     maxBuffer: 256 * 1024 * 1024,
-    encoding: "utf8",
   });
   const files = stdout.split("\0").filter((f) => f !== "" && !f.startsWith(".conveyor/"));
   return [...new Set(files)];

@@ -3,7 +3,7 @@
  * cancel kills everything it started), output streamed line by line with bounded memory, and
  * how it ended reported as a value.
  */
-import { spawn } from "node:child_process";
+import { type ChildEnd, type ChildStarter, type StartedChild, startChild } from "./child-start.js";
 import { LineSplitter } from "./line-splitter.js";
 import type { OutputLine } from "./line-splitter.js";
 
@@ -35,15 +35,16 @@ export const KILL_GRACE_MS = 7_500;
 /** How long output is still read after the process exited, for pipes a background child holds. */
 const PIPE_DRAIN_MS = 200;
 
-export function runProcess(request: ProcessRequest): Promise<ProcessEnd> {
+export function runProcess(request: ProcessRequest, start: ChildStarter = startChild): Promise<ProcessEnd> {
   return new Promise((resolve) => {
-    let child;
+    let child: StartedChild;
     try {
-      child = spawn(request.command, [...request.args], {
+      child = start({
+        command: request.command,
+        args: request.args,
         cwd: request.cwd,
         env: request.env,
-        detached: true, // its own process group, so the whole tree can be signalled
-        stdio: ["ignore", "pipe", "pipe"],
+        newProcessGroup: true, // so the whole tree can be signalled
       });
     } catch (e) {
       resolve({ kind: "not-started", reason: e instanceof Error ? e.message : String(e) });
@@ -53,6 +54,8 @@ export function runProcess(request: ProcessRequest): Promise<ProcessEnd> {
     let stopping: "timed-out" | "cancelled" | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     let settled = false;
+    let openPipes = 2;
+    let end: ChildEnd | undefined;
 
     const stop = (why: "timed-out" | "cancelled"): void => {
       if (stopping || settled) return;
@@ -67,44 +70,43 @@ export function runProcess(request: ProcessRequest): Promise<ProcessEnd> {
     if (request.signal?.aborted) onAbort();
     request.signal?.addEventListener("abort", onAbort, { once: true });
 
-    for (const stream of ["stdout", "stderr"] as const) {
-      child[stream].on("data", (chunk: Buffer) => {
-        for (const line of splitters[stream].push(chunk)) request.onLine(line, stream);
-      });
-    }
-    child.on("error", (e: NodeJS.ErrnoException) => {
-      if (settled) return;
-      settled = true;
-      cleanup();
-      resolve({
-        kind: "not-started",
-        reason: e.code === "ENOENT" ? `${request.command}: command not found` : e.message,
-      });
-    });
-    if (child.pid !== undefined) request.onStarted?.(child.pid);
-    const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
-      if (settled) return;
+    const finish = (): void => {
+      if (settled || end === undefined) return;
       settled = true;
       for (const stream of ["stdout", "stderr"] as const) {
         for (const line of splitters[stream].end()) request.onLine(line, stream);
       }
       cleanup();
-      if (stopping) {
+      if (end.kind === "not-started") resolve({ kind: "not-started", reason: end.reason });
+      else if (stopping) {
         // A stopped step takes everything it started with it.
         signalGroup(child.pid, "SIGKILL");
         resolve({ kind: stopping });
-      } else if (signal) resolve({ kind: "signalled", signal });
-      else resolve({ kind: "exited", code: code ?? 1 });
+      } else resolve(end);
     };
-    child.on("close", finish);
-    // A background process the step started (`server &`) may hold the pipes open after the step
-    // itself exits. Like the runner, stop reading shortly after exit instead of waiting for it; the
-    // job ends such leftovers when it finishes.
-    child.on("exit", (code, signal) => {
+    for (const stream of ["stdout", "stderr"] as const) {
+      child[stream].on("data", (chunk: Buffer) => {
+        for (const line of splitters[stream].push(chunk)) request.onLine(line, stream);
+      });
+      child[stream].once("close", () => {
+        openPipes -= 1;
+        if (openPipes === 0) finish();
+      });
+    }
+    if (child.pid !== undefined) request.onStarted?.(child.pid);
+    void child.ended.then((ended) => {
+      end = ended;
+      if (ended.kind === "not-started" || openPipes === 0) {
+        finish();
+        return;
+      }
+      // A background process the step started (`server &`) may hold the pipes open after the step
+      // itself exits. Like the runner, stop reading shortly after exit instead of waiting for it;
+      // the job ends such leftovers when it finishes.
       const drain = setTimeout(() => {
         child.stdout.destroy();
         child.stderr.destroy();
-        finish(code, signal);
+        finish();
       }, PIPE_DRAIN_MS);
       drain.unref();
     });
