@@ -105,6 +105,9 @@ export class Runner {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private poll: { readonly controller: AbortController; readonly free: number } | undefined;
+  /** Orders this process's polls for the server (see `PollRequest.sequence`). */
+  private readonly pollSession = randomUUID();
+  private pollSequence = 0;
   private reachable = true;
 
   constructor(private readonly options: RunnerOptions) {
@@ -268,7 +271,7 @@ export class Runner {
         let answer: PollResponse;
         try {
           answer = await this.client.poll(
-            { free, running: this.runningJobs },
+            { free, running: this.runningJobs, session: this.pollSession, sequence: ++this.pollSequence },
             AbortSignal.any([controller.signal, this.abandoned.signal]),
           );
         } catch (e) {

@@ -52,6 +52,13 @@ export interface PollRequest {
   readonly free: number;
   /** Ids of the jobs this runner is running now. */
   readonly running: readonly string[];
+  /**
+   * Which poll this is: a runner process's polls carry its `session` (random, per process) and an
+   * increasing `sequence`. A poll the runner gave up on may reach the server after a newer one; its
+   * `running` list is out of date then, and the server must not act on it.
+   */
+  readonly session?: string;
+  readonly sequence?: number;
 }
 
 export interface PollResponse {

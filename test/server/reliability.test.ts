@@ -18,7 +18,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LEASE_SECONDS, RUNNER_API_PREFIX, RUNNER_PROTOCOL_VERSION } from "../../src/protocol/runner.js";
-import type { PollResponse, RegisterResponse } from "../../src/protocol/runner.js";
+import type { PollRequest, PollResponse, RegisterResponse } from "../../src/protocol/runner.js";
 import { ConveyorServer } from "../../src/server/server.js";
 import { api, eventually, git, gitRepositoryWith, pushUrl, startCli } from "./helpers.js";
 import type { RunningProcess } from "./helpers.js";
@@ -221,7 +221,7 @@ const numberedLines = (name: string, count: number): string =>
 // The projects, made before any server runs: making them blocks this process, which serves too.
 const pids = tmp("conveyor-pids-");
 const tokenDrop = tmp("conveyor-token-drop-");
-let projects: Record<"restart" | "lost" | "fickle" | "slow" | "tokens", string>;
+let projects: Record<"restart" | "lost" | "fickle" | "late" | "slow" | "tokens", string>;
 
 beforeAll(() => {
   projects = {
@@ -261,6 +261,10 @@ jobs:
     fickle: gitRepositoryWith({
       ".github/workflows/fickle.yml":
         "name: Fickle\non: push\njobs:\n  picky:\n    runs-on: [self-hosted, fickle]\n    steps: [{ run: 'true' }]\n",
+    }),
+    late: gitRepositoryWith({
+      ".github/workflows/late.yml":
+        "name: Late\non: push\njobs:\n  waiter:\n    runs-on: [self-hosted, late]\n    steps: [{ run: 'true' }]\n",
     }),
     slow: gitRepositoryWith({
       ".github/workflows/slow.yml": `name: Slow
@@ -469,7 +473,7 @@ describe("cancel and security, on one server", () => {
     conveyor = await ConveyorServer.start({ dataDir, port: 0 });
     cleanups.push(() => conveyor.close());
     server = { url: conveyor.url, token: (await conveyor.bootstrapAdmin("admin password"))?.token ?? "" };
-    for (const name of ["slow", "tokens", "fickle"])
+    for (const name of ["slow", "tokens", "fickle", "late"])
       expect((await api(server, "/repos", { body: { name } })).status).toBe(201);
     registration = await registrationToken(server);
     startRunner(server.url, registration, "sec-box", "sec", { dir: runnerDir, capacity: 2 });
@@ -517,6 +521,37 @@ describe("cancel and security, on one server", () => {
     );
     expect((await api(server, `/runs/${runId}/cancel`, { body: {} })).status).toBe(202);
     expect(await runOf(server, runId)).toMatchObject({ status: "completed", conclusion: "cancelled" });
+  });
+
+  it("acts only on a runner's newest poll: one it gave up on, handled late, sends back no job it holds", async () => {
+    const late = await registerRawRunner(server.url, registration, "late-box", ["late"]);
+    const poll = async (body: PollRequest, signal?: AbortSignal): Promise<PollResponse> => {
+      const answer = await fetch(`${server.url}${RUNNER_API_PREFIX}/poll`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${late.credential}` },
+        body: JSON.stringify(body),
+        signal,
+      });
+      return (await answer.json()) as PollResponse;
+    };
+    const runId = await pushAndGetRun(server, projects.late, "admin/late");
+    const session = "one-runner-process";
+    const newest = await poll({ free: 1, running: [], session, sequence: 2 });
+    expect(newest.jobs).toHaveLength(1);
+    const jobId = newest.jobs[0]?.jobId ?? "";
+    // The poll the runner gave up on just before, reaching the handler only now: it knows
+    // nothing of the job, and taken at its word would put it back in the queue.
+    expect(await poll({ free: 1, running: [], session, sequence: 1 })).toEqual({ jobs: [], cancel: [] });
+    expect(jobOf(await runOf(server, runId), "waiter")).toMatchObject({ status: "in_progress" });
+    // The runner's next poll names the job, which is still its own: nothing to cancel, so the
+    // server holds the poll instead of answering with a cancel.
+    const held = await poll(
+      { free: 0, running: [jobId], session, sequence: 3 },
+      AbortSignal.timeout(1_500),
+    ).catch((e: unknown) => e);
+    expect(held).toBeInstanceOf(DOMException);
+    expect(jobOf(await runOf(server, runId), "waiter")).toMatchObject({ status: "in_progress" });
+    expect((await api(server, `/runs/${runId}/cancel`, { body: {} })).status).toBe(202);
   });
 
   it("refuses repository names that try path traversal or odd characters, in the API and the git routes", async () => {
@@ -568,6 +603,7 @@ describe("cancel and security, on one server", () => {
     expect(readdirSync(join(dataDir, "repositories")).sort()).toEqual(["admin", "decoy.git"]);
     expect(readdirSync(join(dataDir, "repositories", "admin")).sort()).toEqual([
       "fickle.git",
+      "late.git",
       "slow.git",
       "tokens.git",
     ]);

@@ -30,6 +30,7 @@ import { sendError } from "./errors.js";
 import { checkBody } from "./body-checks.js";
 import { eventRowsOf } from "./event-rows.js";
 import { leaseAdditions } from "../secrets/lease-contexts.js";
+import { PollOrder } from "./poll-order.js";
 
 /** The longest `environment.url` a deployment keeps. */
 const MAX_ENVIRONMENT_URL = 2_048;
@@ -42,6 +43,7 @@ const POLL_RECHECK_MS = 1_000;
 
 export function registerRunnerRoutes(app: FastifyInstance, context: ServerContext): void {
   const { store, notifier } = context;
+  const pollOrder = new PollOrder();
 
   const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<Runner | undefined> => {
     const credential = credentialOf(request.headers.authorization);
@@ -130,8 +132,19 @@ export function registerRunnerRoutes(app: FastifyInstance, context: ServerContex
   app.post(`${RUNNER_API_PREFIX}/poll`, async (request, reply) => {
     const runner = await authenticate(request, reply);
     if (!runner) return reply;
-    const body = checkBody<PollRequest>(request.body, { free: "number", running: "string[]" });
+    const body = checkBody<PollRequest>(
+      request.body,
+      { free: "number", running: "string[]" },
+      { session: "string", sequence: "number" },
+    );
     if (!body.ok) return sendError(reply, 400, body.message);
+    if (!pollOrder.isLatest(runner.id, body.value)) {
+      // A poll the runner gave up on, reaching the server after a newer one: its `running` list
+      // is out of date (it would send jobs the runner now holds back to the queue). Nobody reads
+      // the answer.
+      const response: PollResponse = { jobs: [], cancel: [] };
+      return reply.send(response);
+    }
     const free = Math.max(0, Math.min(body.value.free, runner.capacity));
     const running = body.value.running.map(Number).filter((n) => Number.isInteger(n));
     const gone = new AbortController();
