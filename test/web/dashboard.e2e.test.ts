@@ -206,7 +206,10 @@ describe("the dashboard", () => {
       .poll(() => page.getByTestId("line-count").textContent(), { timeout: 15_000 })
       .not.toMatch(/live/);
 
-    // Colours are classes, the group is folded, and a log line's HTML is text.
+    // Colours are classes, the group is folded, and a log line's HTML is text. Follow mode keeps
+    // the last lines in view: Home goes back to the first ones.
+    await view.focus();
+    await page.keyboard.press("Home");
     expect(await view.locator(".ansi-green-fg").first().textContent()).toBe("green text");
     expect(await view.getByText("installing package 1").count()).toBe(0);
     await view.getByRole("button", { name: /Install dependencies/ }).click();
