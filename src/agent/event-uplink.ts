@@ -39,7 +39,7 @@ export const DEFAULT_UPLINK_LIMITS: UplinkLimits = {
   batchRows: 256,
   batchBytes: 64 * 1024,
   lingerMs: 20,
-  requestBytes: 1024 * 1024,
+  requestBytes: 4 * 1024 * 1024,
   memoryBytes: 16 * 1024 * 1024,
 };
 

@@ -85,8 +85,14 @@ export function runProcess(request: ProcessRequest, start: ChildStarter = startC
       } else resolve(end);
     };
     for (const stream of ["stdout", "stderr"] as const) {
-      child[stream].on("data", (chunk: Buffer) => {
+      const pipe = child[stream];
+      pipe.on("data", (chunk: Buffer) => {
         for (const line of splitters[stream].push(chunk)) request.onLine(line, stream);
+        // One chunk per turn of the event loop: left alone, it reads up to 32 chunks of a pipe
+        // that keeps filling before it looks at anything else, and a step printing fast would
+        // hold up the job's own requests (its log upload among them) for 100 ms and more.
+        pipe.pause();
+        setImmediate(() => pipe.resume());
       });
       child[stream].once("close", () => {
         openPipes -= 1;

@@ -4,7 +4,7 @@
  */
 import { promisify } from "node:util";
 import { createInterface } from "node:readline";
-import { createGunzip, gunzip, gzip } from "node:zlib";
+import { createGunzip, gunzip, gunzipSync, gzip, gzipSync } from "node:zlib";
 import type { Kysely, Selectable } from "kysely";
 import type { BlobStore } from "./blobs.js";
 import type { RunEvent } from "../engine/events.js";
@@ -59,12 +59,21 @@ export interface NewJob {
   readonly waiting?: boolean;
 }
 
-export interface EventRowInput {
+/** A numbered event of a job's stream. */
+export interface EventRow {
   readonly seq: number;
   readonly event: RunEvent;
-  /** The event as JSON text, when the request already held it: stored as it is. */
-  readonly json?: string;
+  /** The event as JSON (text, or its UTF-8 bytes), when the request already held it: stored as it is. */
+  readonly json?: string | Buffer;
 }
+
+/**
+ * A row to store: an event, or a log line's JSON bytes alone. Log lines read from a runner's
+ * request are checked without being parsed (src/server/http/event-rows.ts): nothing the store
+ * does with a row looks inside a log line.
+ */
+export type EventRowInput =
+  EventRow | { readonly seq: number; readonly event?: undefined; readonly json: Buffer };
 
 /** A lease to extend while storing rows: the job's, if `runnerId` still holds it. */
 export interface LeaseExtension {
@@ -95,6 +104,47 @@ const CLAIM_PAGE = 32;
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
+
+/**
+ * How a chunk of rows is stored: their JSON one a line, each line ending in a newline, as one gzip
+ * member at zlib's fastest level. Compressing a megabyte costs a few milliseconds; storing it
+ * uncompressed cost SQLite several times that. Members one after the other are one gzip file, so
+ * a finished log's archive can be its chunks as they are.
+ */
+export function packLogChunk(lines: readonly (string | Buffer)[]): { body: string; body_gzip: Buffer } {
+  // Pieces of bytes, not one joined string: a request's rows arrive as bytes, and joining them as
+  // text then encoding it back to UTF-8 cost as much as compressing it.
+  const pieces: Buffer[] = [];
+  for (const line of lines) pieces.push(typeof line === "string" ? Buffer.from(line, "utf8") : line, NEWLINE);
+  return { body: "", body_gzip: gzipSync(Buffer.concat(pieces), { level: 1 }) };
+}
+
+const NEWLINE = Buffer.from("\n");
+
+/** A stored chunk's rows, one JSON text each (chunks from before migration 0009 are plain text). */
+export function logChunkLines(chunk: { body: string; body_gzip: Buffer | null }): string[] {
+  if (chunk.body_gzip === null) return chunk.body.split("\n");
+  const text = gunzipSync(chunk.body_gzip).toString("utf8");
+  return text.slice(0, -1).split("\n");
+}
+
+/** Below this many compressed bytes a chunk on average, a log is compressed again as a whole. */
+const SMALL_CHUNK_BYTES = 4096;
+
+/**
+ * A finished log's archive (gzip, line n being row n) from its chunks in order: their gzip members
+ * one after the other. A log of many small chunks (a job printing a line now and then) compresses
+ * poorly piece by piece, so it is compressed again as a whole, as are chunks stored as plain text.
+ */
+async function archiveOf(chunks: readonly { body: string; body_gzip: Buffer | null }[]): Promise<Buffer> {
+  const packed = chunks.every((c) => c.body_gzip !== null);
+  const bytes = chunks.reduce((sum, c) => sum + (c.body_gzip?.length ?? 0), 0);
+  if (packed && chunks.length > 0 && bytes >= SMALL_CHUNK_BYTES * chunks.length) {
+    return Buffer.concat(chunks.map((c) => c.body_gzip as Buffer));
+  }
+  const lines = chunks.flatMap((c) => logChunkLines(c));
+  return gzipAsync(Buffer.from(lines.map((line) => line + "\n").join(""), "utf8"));
+}
 
 export class JobStore {
   constructor(
@@ -229,7 +279,7 @@ export class JobStore {
           job_id: jobId,
           first_seq: first,
           last_seq: first + events.length - 1,
-          body: events.map((e) => JSON.stringify(e)).join("\n"),
+          ...packLogChunk(events.map((e) => JSON.stringify(e))),
         })
         .execute();
       await indexNotes(
@@ -429,7 +479,7 @@ export class JobStore {
             job_id: jobId,
             first_seq: first.seq,
             last_seq: last.seq,
-            body: accepted.map((r) => r.json ?? JSON.stringify(r.event)).join("\n"),
+            ...packLogChunk(accepted.map((r) => r.json ?? JSON.stringify(r.event))),
           })
           .execute();
         await trx
@@ -437,8 +487,9 @@ export class JobStore {
           .set({ acknowledged_seq: last.seq, ...extended })
           .where("id", "=", jobId)
           .execute();
-        await projectSteps(trx, jobId, accepted);
-        await indexNotes(trx, jobId, accepted);
+        const events = accepted.filter((r): r is EventRow => r.event !== undefined);
+        await projectSteps(trx, jobId, events);
+        await indexNotes(trx, jobId, events);
       } else if (extended) {
         await trx.updateTable("jobs").set(extended).where("id", "=", jobId).execute();
       }
@@ -511,7 +562,7 @@ export class JobStore {
         return { complete: !missing, next };
       }
       for (const chunk of chunks) {
-        const lines = chunk.body.split("\n");
+        const lines = logChunkLines(chunk);
         for (let i = 0; i < lines.length; i++) {
           const seq = chunk.first_seq + i;
           if (seq >= next) yield { seq, json: lines[i] as string };
@@ -522,7 +573,7 @@ export class JobStore {
   }
 
   /** A job's events from `fromSeq` on (at most `limit`), in order. */
-  async events(jobId: number, fromSeq = 1, limit = 10_000): Promise<EventRowInput[]> {
+  async events(jobId: number, fromSeq = 1, limit = 10_000): Promise<EventRow[]> {
     const archived = await this.db
       .selectFrom("jobs")
       .select("log_blob")
@@ -532,7 +583,7 @@ export class JobStore {
       const blob = await this.blobs.get(archived.log_blob);
       if (blob) {
         const lines = (await gunzipAsync(blob)).toString("utf8").split("\n");
-        const rows: EventRowInput[] = [];
+        const rows: EventRow[] = [];
         for (let seq = Math.max(1, fromSeq); seq <= lines.length && rows.length < limit; seq++) {
           const line = lines[seq - 1] as string;
           if (line !== "") rows.push({ seq, event: JSON.parse(line) as RunEvent });
@@ -556,9 +607,9 @@ export class JobStore {
         .executeTakeFirst();
       if (now?.log_blob) return this.events(jobId, fromSeq, limit);
     }
-    const rows: EventRowInput[] = [];
+    const rows: EventRow[] = [];
     for (const chunk of chunks) {
-      const lines = chunk.body.split("\n");
+      const lines = logChunkLines(chunk);
       for (let i = 0; i < lines.length && rows.length < limit; i++) {
         const seq = chunk.first_seq + i;
         if (seq >= fromSeq) rows.push({ seq, event: JSON.parse(lines[i] as string) as RunEvent });
@@ -583,12 +634,12 @@ export class JobStore {
     if (!job.log_blob) {
       const chunks = await this.db
         .selectFrom("log_chunks")
-        .select("body")
+        .select(["body", "body_gzip"])
         .where("job_id", "=", jobId)
         .orderBy("first_seq")
         .execute();
       const key = `logs/${jobId}.ndjson.gz`;
-      await this.blobs.put(key, await gzipAsync(Buffer.from(chunks.map((c) => c.body).join("\n"), "utf8")));
+      await this.blobs.put(key, await archiveOf(chunks));
       await this.db.updateTable("jobs").set({ log_blob: key }).where("id", "=", jobId).execute();
     }
     await this.db.deleteFrom("log_chunks").where("job_id", "=", jobId).execute();
@@ -676,11 +727,7 @@ export class JobStore {
 }
 
 /** Steps follow `step-started` and `step-finished` events; a step never moves back. */
-async function projectSteps(
-  db: Kysely<Database>,
-  jobId: number,
-  rows: readonly EventRowInput[],
-): Promise<void> {
+async function projectSteps(db: Kysely<Database>, jobId: number, rows: readonly EventRow[]): Promise<void> {
   for (const { event } of rows) {
     if (event.type === "step-started") {
       await db

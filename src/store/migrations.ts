@@ -10,6 +10,7 @@ import { secretsMigration } from "./migrations/0005_secrets.js";
 import { environmentsMigration } from "./migrations/0006_environments.js";
 import { commitStatusesMigration } from "./migrations/0007_commit_statuses.js";
 import { jobNotesMigration } from "./migrations/0008_job_notes.js";
+import { packedLogChunksMigration } from "./migrations/0009_packed_log_chunks.js";
 
 const migrations: Record<string, Migration> = {
   "0001_server": {
@@ -177,6 +178,7 @@ const migrations: Record<string, Migration> = {
   "0006_environments": environmentsMigration,
   "0007_commit_statuses": commitStatusesMigration,
   "0008_job_notes": jobNotesMigration,
+  "0009_packed_log_chunks": packedLogChunksMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

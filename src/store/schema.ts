@@ -208,7 +208,10 @@ export interface LogChunksTable {
   job_id: number;
   first_seq: number;
   last_seq: number;
+  /** The rows' JSON, one a line; empty when they are in `body_gzip`. */
   body: string;
+  /** The rows' JSON, one a line each ending in a newline, as one gzip member (see packLogChunk). */
+  body_gzip: Buffer | null;
 }
 
 /**

@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import Sqlite from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RunEvent } from "../engine/events.js";
@@ -228,6 +230,61 @@ describe("archived logs", () => {
     expect((await store.jobs.events(job.id, 998, 10)).map((r) => r.seq)).toEqual([998, 999, 1000]);
     expect(await store.jobs.archiveLog(job.id)).toBe(true); // again: harmless
     expect((await store.jobs.events(job.id, 500, 2)).map((r) => r.seq)).toEqual([500, 501]);
+  });
+
+  it("stores chunks compressed, and archives them as they are when they are large enough", async () => {
+    const job = await queuedJob();
+    await store.jobs.claim(1, ["linux"], 1, 60);
+    // Text that compresses poorly, so each chunk's gzip member is several kilobytes.
+    const noise = (seq: number) => randomBytes(48).toString("base64") + ` ${seq}`;
+    const rows = Array.from({ length: 600 }, (_, i) => ({ seq: i + 1, event: log(noise(i + 1)) }));
+    for (let from = 0; from < rows.length; from += 200)
+      await store.jobs.appendEvents(job.id, rows.slice(from, from + 200));
+    const sqlite = new Sqlite(join(dir, "conveyor.db"), { readonly: true });
+    const stored = sqlite.prepare("SELECT body, body_gzip FROM log_chunks ORDER BY first_seq").all() as {
+      body: string;
+      body_gzip: Buffer;
+    }[];
+    sqlite.close();
+    expect(stored).toHaveLength(3);
+    expect(stored.every((c) => c.body === "" && c.body_gzip.length > 4096)).toBe(true);
+    expect(await store.jobs.events(job.id, 1, 5000)).toEqual(rows);
+
+    await store.jobs.complete(job.id, 600, { conclusion: "success" });
+    expect(await store.jobs.archiveLog(job.id)).toBe(true);
+    const archive = (await store.blobs.get(`logs/${job.id}.ndjson.gz`)) as Buffer;
+    expect(archive).toEqual(Buffer.concat(stored.map((c) => c.body_gzip))); // the members, as stored
+    expect(gunzipSync(archive).toString("utf8")).toBe(
+      rows.map((r) => JSON.stringify(r.event) + "\n").join(""),
+    );
+    expect(await store.jobs.events(job.id, 1, 5000)).toEqual(rows);
+    const streamed: string[] = [];
+    for await (const row of store.jobs.eventTexts(job.id)) streamed.push(row.json);
+    expect(streamed).toEqual(rows.map((r) => JSON.stringify(r.event)));
+  });
+
+  it("reads and archives chunks stored as plain text before they were compressed", async () => {
+    const job = await queuedJob();
+    await store.jobs.claim(1, ["linux"], 1, 60);
+    const rows = Array.from({ length: 30 }, (_, i) => ({ seq: i + 1, event: log(`line ${i + 1}`) }));
+    await store.jobs.appendEvents(job.id, rows.slice(0, 10));
+    // What an older server stored: the rows' JSON in `body`, one a line, no newline at the end.
+    const sqlite = new Sqlite(join(dir, "conveyor.db"));
+    sqlite.prepare("INSERT INTO log_chunks (job_id, first_seq, last_seq, body) VALUES (?, 11, 20, ?)").run(
+      job.id,
+      rows
+        .slice(10, 20)
+        .map((r) => JSON.stringify(r.event))
+        .join("\n"),
+    );
+    sqlite.prepare("UPDATE jobs SET acknowledged_seq = 20 WHERE id = ?").run(job.id);
+    sqlite.close();
+    await store.jobs.appendEvents(job.id, rows.slice(20));
+    expect(await store.jobs.events(job.id, 1, 100)).toEqual(rows);
+    await store.jobs.complete(job.id, 30, { conclusion: "success" });
+    expect(await store.jobs.archiveLog(job.id)).toBe(true);
+    expect(await store.jobs.events(job.id, 1, 100)).toEqual(rows);
+    expect((await store.jobs.events(job.id, 29, 100)).map((r) => r.seq)).toEqual([29, 30]);
   });
 
   it("streams a whole log that is archived while it is read", async () => {
