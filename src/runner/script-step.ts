@@ -1,5 +1,4 @@
 /** A `run:` step: its script written to a file and run by the shell GitHub would use. */
-import { randomUUID } from "node:crypto";
 import { statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { StepOutcome } from "../engine/events.js";
@@ -10,6 +9,7 @@ import type { JobExecution, StepRecord, StepScope } from "./job-runner.js";
 import { runProcess } from "./process.js";
 import type { ProcessEnd } from "./process.js";
 import { resolveShell } from "./shell.js";
+import { fileId } from "./file-id.js";
 
 export async function runScriptStep(
   job: JobExecution,
@@ -69,7 +69,7 @@ export async function runScriptStep(
   });
   const resolution = resolveShell(shell, processEnv.PATH ?? "");
   if (!resolution.ok) return fail(resolution.message);
-  const file = join(job.host.runnerTemp, randomUUID() + resolution.extension);
+  const file = join(job.host.runnerTemp, fileId() + resolution.extension);
   writeFileSync(file, resolution.prefix + script.value + resolution.suffix);
   const invocation = resolution.invocation(file);
 

@@ -3,7 +3,6 @@
  * (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STATE, GITHUB_STEP_SUMMARY), the workflow
  * commands in its output, and masking of everything it prints.
  */
-import { randomUUID } from "node:crypto";
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync } from "node:fs";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import type { Diagnostic } from "../diagnostic.js";
@@ -14,6 +13,7 @@ import type { OutputLine } from "./line-splitter.js";
 import type { SecretMasker } from "./masker.js";
 import { WorkflowCommandProcessor } from "./workflow-commands.js";
 import type { Annotation as CommandAnnotation } from "./workflow-commands.js";
+import { fileId } from "./file-id.js";
 
 /** GitHub limits a step summary to 1 MiB. */
 export const MAX_STEP_SUMMARY_BYTES = 1024 * 1024;
@@ -125,7 +125,7 @@ export class StepIO {
 
   constructor(private readonly options: StepIOOptions) {
     const directory = stepFilesFolder(options.tempDirectory);
-    const id = randomUUID();
+    const id = fileId();
     const files = {} as Record<keyof typeof FILE_NAMES, string>;
     for (const [variable, prefix] of Object.entries(FILE_NAMES) as [keyof typeof FILE_NAMES, string][]) {
       files[variable] = join(directory, `${prefix}_${id}`);
