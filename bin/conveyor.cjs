@@ -10,7 +10,8 @@ const vm = require("node:vm");
 const v8 = require("node:v8");
 const Module = require("node:module");
 
-const LONG_RUNNING = new Set(["up", "runner", "server"]);
+// `__runner-thread`: `conveyor up`'s built-in runner, on a thread of the same process (V8's flags are the process's).
+const LONG_RUNNING = new Set(["up", "runner", "server", "__runner-thread"]);
 const command = process.argv[2];
 const shortLived = !LONG_RUNNING.has(command);
 if (shortLived) v8.setFlagsFromString("--no-opt");

@@ -1,6 +1,12 @@
 /** Entry point of the bundled `conveyor` executable. */
 import { main } from "./program.js";
+import { RUNNER_THREAD_ARGUMENT } from "../agent/runner-thread-argument.js";
 
-void main(process.argv.slice(2)).then((code) => {
+// `conveyor up` starts its built-in runner on a thread running this same entry (src/agent/runner-thread.ts).
+const run =
+  process.argv[2] === RUNNER_THREAD_ARGUMENT
+    ? import("../agent/runner-thread.js").then((thread) => thread.runRunnerThread())
+    : main(process.argv.slice(2));
+void run.then((code) => {
   process.exitCode = code;
 });

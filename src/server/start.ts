@@ -32,18 +32,27 @@ export async function startConveyor(
   const admin = await server.bootstrapAdmin(settings.adminPassword);
   let stopRunner = async (): Promise<void> => undefined;
   if (settings.runnerCapacity > 0) {
-    const { Runner } = await import("../agent/runner.js");
-    const registrationToken = await server.store.accounts.createRegistrationToken();
-    const runner = new Runner({
+    const options = {
       serverUrl: url,
-      registrationToken,
+      registrationToken: await server.store.accounts.createRegistrationToken(),
       dataDir: join(settings.dataDir, "runner"),
       capacity: settings.runnerCapacity,
       labels: [...settings.runnerLabels],
       name: `${hostname()} (built in)`,
-    });
-    await runner.start();
-    stopRunner = () => runner.stop();
+    };
+    if (typeof __dirname === "string") {
+      // Bundled (dist/lazy.cjs): the runner gets a thread of its own, started from the CLI's entry.
+      const { startRunnerThread } = await import("../agent/runner-thread.js");
+      const script = join(__dirname, "..", "bin", "conveyor.cjs");
+      const runner = await startRunnerThread(options, script, print);
+      stopRunner = () => runner.stop();
+    } else {
+      // The sources, as tests run them: the same runner on this thread.
+      const { Runner } = await import("../agent/runner.js");
+      const runner = new Runner(options);
+      await runner.start();
+      stopRunner = () => runner.stop();
+    }
   }
 
   print(`Conveyor is up at ${url}  (data in ${settings.dataDir})`);
