@@ -109,13 +109,11 @@ export const startNatively: ChildStarter | undefined = (() => {
 export const startChild: ChildStarter = startNatively ?? startWithNode;
 
 function loadAddon(): NativeStarter | undefined {
-  // Beside the bundle (dist/) when bundled; dist/ under the working directory for the sources (tests).
-  const places = [
-    ...(typeof __dirname === "string" ? [join(__dirname, "spawn.node")] : []),
-    join(process.cwd(), "dist", "spawn.node"),
-  ];
-  const path = places.find((place) => existsSync(place));
-  if (path === undefined) return undefined;
+  // Beside the bundle (dist/) when bundled, and only there: `conveyor run` works in folders it does
+  // not trust, whose own dist/ must never be loaded. The sources (tests) run from the project's root.
+  const path =
+    typeof __dirname === "string" ? join(__dirname, "spawn.node") : join(process.cwd(), "dist", "spawn.node");
+  if (!existsSync(path)) return undefined;
   try {
     const module = { exports: {} as NativeStarter };
     process.dlopen(module, path);
