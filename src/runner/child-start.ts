@@ -13,6 +13,7 @@ import { Socket } from "node:net";
 import { constants as osConstants } from "node:os";
 import { delimiter, join } from "node:path";
 import type { Readable } from "node:stream";
+import { bundleFolder } from "../bundle-location.js";
 
 export interface ChildRequest {
   /** A program name looked up in `env.PATH` (as Node's spawn does), or a path. */
@@ -109,11 +110,9 @@ export const startNatively: ChildStarter | undefined = (() => {
 export const startChild: ChildStarter = startNatively ?? startWithNode;
 
 function loadAddon(): NativeStarter | undefined {
-  // Beside the bundle (dist/*.cjs) when bundled, and only there: `conveyor run` works in folders it
-  // does not trust, whose own dist/ must never be loaded. The sources (tests, where Vitest gives
-  // each .ts module a __filename too) run from the project's root.
-  const bundled = typeof __filename === "string" && __filename.endsWith(".cjs");
-  const path = bundled ? join(__dirname, "spawn.node") : join(process.cwd(), "dist", "spawn.node");
+  // Beside the bundle when bundled, and only there: `conveyor run` works in folders it does not
+  // trust, whose own dist/ must never be loaded. The sources (tests) run from the project's root.
+  const path = join(bundleFolder() ?? join(process.cwd(), "dist"), "spawn.node");
   if (!existsSync(path)) return undefined;
   try {
     const module = { exports: {} as NativeStarter };

@@ -5,6 +5,7 @@
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { bundleFolder } from "../bundle-location.js";
 import { ConveyorServer } from "./server.js";
 import type { UpSettings } from "./settings.js";
 import { saveClientConfig } from "../cli/client-config.js";
@@ -40,10 +41,11 @@ export async function startConveyor(
       labels: [...settings.runnerLabels],
       name: `${hostname()} (built in)`,
     };
-    if (typeof __dirname === "string") {
-      // Bundled (dist/lazy.cjs): the runner gets a thread of its own, started from the CLI's entry.
+    const bundle = bundleFolder();
+    if (bundle !== undefined) {
+      // Bundled: the runner gets a thread of its own, started from the CLI's entry.
       const { startRunnerThread } = await import("../agent/runner-thread.js");
-      const script = join(__dirname, "..", "bin", "conveyor.cjs");
+      const script = join(bundle, "..", "bin", "conveyor.cjs");
       const runner = await startRunnerThread(options, script, print);
       stopRunner = () => runner.stop();
     } else {

@@ -4,10 +4,10 @@
  * right page. Paths of the API, git, the runner protocol and the artifact and cache services are
  * never answered with the page: an unknown one there gets the usual JSON 404.
  */
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize, sep } from "node:path";
 import type { FastifyInstance, FastifyReply } from "fastify";
+import { bundleFolder } from "../../bundle-location.js";
 import { sendError } from "./errors.js";
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -56,10 +56,7 @@ export const DASHBOARD_CSP = [
 /** Where the built dashboard is: beside the bundle (dist/web), else dist/web under the working directory (tests). */
 export function defaultWebRoot(): string {
   if (process.env.CONVEYOR_WEB_ROOT) return process.env.CONVEYOR_WEB_ROOT;
-  // The CommonJS bundle (dist/lazy.cjs) has __dirname; the sources run as ES modules under Vitest.
-  if (typeof __dirname === "string" && existsSync(join(__dirname, "web", "index.html")))
-    return join(__dirname, "web");
-  return join(process.cwd(), "dist", "web");
+  return join(bundleFolder() ?? join(process.cwd(), "dist"), "web");
 }
 
 export function isDashboardPath(path: string): boolean {
