@@ -4,7 +4,7 @@
  */
 import { promisify } from "node:util";
 import { createInterface } from "node:readline";
-import { createGunzip, gunzip, gunzipSync, gzip, gzipSync } from "node:zlib";
+import { createGunzip, gunzipSync, gzip, gzipSync } from "node:zlib";
 import type { Kysely, Selectable } from "kysely";
 import type { BlobStore } from "./blobs.js";
 import type { RunEvent } from "../engine/events.js";
@@ -103,7 +103,6 @@ const CLAIM_SCAN_LIMIT = 500;
 const CLAIM_PAGE = 32;
 
 const gzipAsync = promisify(gzip);
-const gunzipAsync = promisify(gunzip);
 
 /**
  * How a chunk of rows is stored: their JSON one a line, each line ending in a newline, as one gzip
@@ -518,13 +517,17 @@ export class JobStore {
       const stream = archived?.log_blob ? await this.blobs.read(archived.log_blob) : undefined;
       if (stream) {
         // The archive holds one event a line, line n being seq n.
-        let seq = 0;
-        for await (const line of createInterface({
-          input: stream.pipe(createGunzip()),
-          crlfDelay: Infinity,
-        })) {
-          seq++;
-          if (seq >= next && line !== "") yield { seq, json: line };
+        const gunzip = createGunzip();
+        try {
+          let seq = 0;
+          for await (const line of createInterface({ input: stream.pipe(gunzip), crlfDelay: Infinity })) {
+            seq++;
+            if (seq >= next && line !== "") yield { seq, json: line };
+          }
+        } finally {
+          // A reader that stops early (a page is full, a follower went away) leaves nothing open.
+          stream.destroy();
+          gunzip.destroy();
         }
         return;
       }
@@ -572,48 +575,15 @@ export class JobStore {
     }
   }
 
-  /** A job's events from `fromSeq` on (at most `limit`), in order. */
+  /**
+   * A job's events from `fromSeq` on (at most `limit`), in order. Read as `eventTexts` streams
+   * them: an archived log is decompressed only as far as the page goes, never held whole.
+   */
   async events(jobId: number, fromSeq = 1, limit = 10_000): Promise<EventRow[]> {
-    const archived = await this.db
-      .selectFrom("jobs")
-      .select("log_blob")
-      .where("id", "=", jobId)
-      .executeTakeFirst();
-    if (archived?.log_blob) {
-      const blob = await this.blobs.get(archived.log_blob);
-      if (blob) {
-        const lines = (await gunzipAsync(blob)).toString("utf8").split("\n");
-        const rows: EventRow[] = [];
-        for (let seq = Math.max(1, fromSeq); seq <= lines.length && rows.length < limit; seq++) {
-          const line = lines[seq - 1] as string;
-          if (line !== "") rows.push({ seq, event: JSON.parse(line) as RunEvent });
-        }
-        return rows;
-      }
-    }
-    const chunks = await this.db
-      .selectFrom("log_chunks")
-      .selectAll()
-      .where("job_id", "=", jobId)
-      .where("last_seq", ">=", fromSeq)
-      .orderBy("first_seq")
-      .execute();
-    if (chunks.length === 0 && !archived?.log_blob) {
-      // Archived between the two reads (the rows moved to the blob): read the blob instead.
-      const now = await this.db
-        .selectFrom("jobs")
-        .select("log_blob")
-        .where("id", "=", jobId)
-        .executeTakeFirst();
-      if (now?.log_blob) return this.events(jobId, fromSeq, limit);
-    }
     const rows: EventRow[] = [];
-    for (const chunk of chunks) {
-      const lines = logChunkLines(chunk);
-      for (let i = 0; i < lines.length && rows.length < limit; i++) {
-        const seq = chunk.first_seq + i;
-        if (seq >= fromSeq) rows.push({ seq, event: JSON.parse(lines[i] as string) as RunEvent });
-      }
+    if (limit <= 0) return rows;
+    for await (const { seq, json } of this.eventTexts(jobId, Math.max(1, fromSeq))) {
+      rows.push({ seq, event: JSON.parse(json) as RunEvent });
       if (rows.length >= limit) break;
     }
     return rows;

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -285,6 +286,34 @@ describe("archived logs", () => {
     expect(await store.jobs.archiveLog(job.id)).toBe(true);
     expect(await store.jobs.events(job.id, 1, 100)).toEqual(rows);
     expect((await store.jobs.events(job.id, 29, 100)).map((r) => r.seq)).toEqual([29, 30]);
+  });
+
+  it("reads pages of an archived log as far as they go, leaving nothing open", async () => {
+    const job = await queuedJob();
+    await store.jobs.claim(1, ["linux"], 1, 60);
+    // Lines that do not compress: the archive is larger than one read of its file (1 MiB).
+    const noise = () => randomBytes(75).toString("base64");
+    const rows = Array.from({ length: 15_000 }, (_, i) => ({
+      seq: i + 1,
+      event: log(`${i + 1} ${noise()}`),
+    }));
+    for (let from = 0; from < rows.length; from += 5000)
+      await store.jobs.appendEvents(job.id, rows.slice(from, from + 5000));
+    await store.jobs.complete(job.id, 15_000, { conclusion: "success" });
+    expect(await store.jobs.archiveLog(job.id)).toBe(true);
+    const openFiles = () => readdirSync("/proc/self/fd").length;
+    const before = openFiles();
+    for (let page = 0; page < 30; page++) {
+      const from = 1 + page * 100;
+      expect((await store.jobs.events(job.id, from, 3)).map((r) => r.seq)).toEqual([
+        from,
+        from + 1,
+        from + 2,
+      ]);
+    }
+    expect(await store.jobs.events(job.id, 14_999, 10)).toEqual(rows.slice(14_998));
+    expect(await store.jobs.events(job.id, 15_001, 10)).toEqual([]);
+    expect(openFiles()).toBeLessThanOrEqual(before);
   });
 
   it("streams a whole log that is archived while it is read", async () => {
