@@ -4,13 +4,11 @@
  * JavaScript action (which finds ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL where GitHub's runner
  * puts them, the token masked); the next job downloads both with the built-in download-artifact@v4.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Runner } from "../../src/agent/runner.js";
-import { ConveyorServer } from "../../src/server/server.js";
-import { api, eventually, git, gitRepositoryWith, pushUrl } from "./helpers.js";
+import type { Runner } from "../../src/agent/runner.js";
+import type { ConveyorServer } from "../../src/server/server.js";
+import { api, eventually, git, gitRepositoryWith, pushUrl, startInProcess } from "./helpers.js";
 
 const CLIENT = resolve("node_modules/artifact-v2");
 
@@ -86,16 +84,7 @@ let runner: Runner;
 let admin: { url: string; token: string };
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "conveyor-artifacts-e2e-"));
-  server = await ConveyorServer.start({ dataDir, port: 0 });
-  admin = { url: server.url, token: (await server.bootstrapAdmin("admin password"))?.token ?? "" };
-  runner = new Runner({
-    serverUrl: server.url,
-    registrationToken: await server.store.accounts.createRegistrationToken(),
-    dataDir: join(dataDir, "runner"),
-    capacity: 2,
-  });
-  await runner.start();
+  ({ server, runner, admin } = await startInProcess({ prefix: "conveyor-artifacts-e2e-", capacity: 2 }));
   await api(admin, "/repos", { body: { name: "app" } });
 }, 30_000);
 

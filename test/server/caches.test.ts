@@ -3,13 +3,10 @@
  * run caches a folder; a later job restores it (cache-hit true), and so does a second run, through
  * the server's cache service, the way GitHub-hosted runs share caches.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Runner } from "../../src/agent/runner.js";
-import { ConveyorServer } from "../../src/server/server.js";
-import { api, eventually, git, gitRepositoryWith, pushUrl } from "./helpers.js";
+import type { Runner } from "../../src/agent/runner.js";
+import type { ConveyorServer } from "../../src/server/server.js";
+import { api, eventually, git, gitRepositoryWith, pushUrl, startInProcess } from "./helpers.js";
 
 interface RunSummary {
   id: number;
@@ -56,16 +53,7 @@ function present<T>(value: T | undefined | null, what: string): T {
 }
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "conveyor-caches-e2e-"));
-  server = await ConveyorServer.start({ dataDir, port: 0 });
-  admin = { url: server.url, token: (await server.bootstrapAdmin("admin password"))?.token ?? "" };
-  runner = new Runner({
-    serverUrl: server.url,
-    registrationToken: await server.store.accounts.createRegistrationToken(),
-    dataDir: join(dataDir, "runner"),
-    capacity: 2,
-  });
-  await runner.start();
+  ({ server, runner, admin } = await startInProcess({ prefix: "conveyor-caches-e2e-", capacity: 2 }));
   await api(admin, "/repos", { body: { name: "app" } });
 }, 30_000);
 

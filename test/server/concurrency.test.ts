@@ -4,13 +4,10 @@
  * cancel-in-progress cancels the running one. Workflow level (a race of ten pushes, and dispatches)
  * and job level (matrix jobs, the group an expression over `matrix`).
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Runner } from "../../src/agent/runner.js";
-import { ConveyorServer } from "../../src/server/server.js";
-import { api, eventually, git, gitRepositoryWith, pushUrl } from "./helpers.js";
+import type { Runner } from "../../src/agent/runner.js";
+import type { ConveyorServer } from "../../src/server/server.js";
+import { api, eventually, git, gitRepositoryWith, pushUrl, startInProcess } from "./helpers.js";
 
 interface RunSummary {
   id: number;
@@ -78,16 +75,7 @@ jobs:
 };
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "conveyor-concurrency-"));
-  server = await ConveyorServer.start({ dataDir, port: 0 });
-  admin = { url: server.url, token: (await server.bootstrapAdmin("admin password"))?.token ?? "" };
-  runner = new Runner({
-    serverUrl: server.url,
-    registrationToken: await server.store.accounts.createRegistrationToken(),
-    dataDir: join(dataDir, "runner"),
-    capacity: 4,
-  });
-  await runner.start();
+  ({ server, runner, admin } = await startInProcess({ prefix: "conveyor-concurrency-", capacity: 4 }));
   await api(admin, "/repos", { body: { name: "app" } });
   project = gitRepositoryWith(FILES);
   expect((await git(project, ["push", remote(), "main"])).status).toBe(0);

@@ -11,10 +11,10 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Runner } from "../../src/agent/runner.js";
+import type { Runner } from "../../src/agent/runner.js";
 import { ConveyorServer } from "../../src/server/server.js";
 import { CLI } from "../cli/helpers.js";
-import { eventually, git, gitRepositoryWith, pushUrl } from "./helpers.js";
+import { eventually, git, gitRepositoryWith, pushUrl, startInProcess } from "./helpers.js";
 
 interface JobView {
   id: number;
@@ -173,16 +173,7 @@ const put = (who: typeof admin, path: string, value: unknown) =>
 
 beforeAll(async () => {
   process.env.CONVEYOR_TEST_SECRETS_DIR = tokenDir;
-  dataDir = mkdtempSync(join(tmpdir(), "conveyor-secrets-"));
-  server = await ConveyorServer.start({ dataDir, port: 0 });
-  admin = { url: server.url, token: (await server.bootstrapAdmin("admin password"))?.token ?? "" };
-  runner = new Runner({
-    serverUrl: server.url,
-    registrationToken: await server.store.accounts.createRegistrationToken(),
-    dataDir: join(dataDir, "runner"),
-    capacity: 2,
-  });
-  await runner.start();
+  ({ server, runner, admin, dataDir } = await startInProcess({ prefix: "conveyor-secrets-", capacity: 2 }));
   expect((await call(admin, "/users", { body: { login: "bob", password: "bob password" } })).status).toBe(
     201,
   );

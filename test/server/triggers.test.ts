@@ -3,13 +3,10 @@
  * workflow_dispatch with typed inputs, schedule on the default branch (once per firing), and
  * workflow_run when a run finishes.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Runner } from "../../src/agent/runner.js";
-import { ConveyorServer } from "../../src/server/server.js";
-import { api, eventually, git, gitRepositoryWith, pushUrl } from "./helpers.js";
+import type { Runner } from "../../src/agent/runner.js";
+import type { ConveyorServer } from "../../src/server/server.js";
+import { api, eventually, git, gitRepositoryWith, pushUrl, startInProcess } from "./helpers.js";
 
 interface RunSummary {
   id: number;
@@ -35,16 +32,7 @@ const FILES = {
 };
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "conveyor-triggers-"));
-  server = await ConveyorServer.start({ dataDir, port: 0 });
-  admin = { url: server.url, token: (await server.bootstrapAdmin("admin password"))?.token ?? "" };
-  runner = new Runner({
-    serverUrl: server.url,
-    registrationToken: await server.store.accounts.createRegistrationToken(),
-    dataDir: join(dataDir, "runner"),
-    capacity: 2,
-  });
-  await runner.start();
+  ({ server, runner, admin } = await startInProcess({ prefix: "conveyor-triggers-", capacity: 2 }));
   await api(admin, "/repos", { body: { name: "app" } });
   const project = gitRepositoryWith(FILES);
   expect(

@@ -5,14 +5,11 @@
  * workflow with typed inputs. HTML in a log line, a job name, a step summary and a branch name must
  * show as text and never run. Screenshots of each view go to test-results/screenshots/.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Runner } from "../../src/agent/runner.js";
-import { ConveyorServer } from "../../src/server/server.js";
-import { api, eventually, git, gitRepositoryWith, pushUrl } from "../server/helpers.js";
+import type { Runner } from "../../src/agent/runner.js";
+import type { ConveyorServer } from "../../src/server/server.js";
+import { api, eventually, git, gitRepositoryWith, pushUrl, startInProcess } from "../server/helpers.js";
 import { WEB_ROOT, ensureDashboardBuilt, launchBrowser, screenshot, signIn } from "./browser.js";
 
 const PASSWORD = "admin password";
@@ -142,17 +139,13 @@ async function notPwned(): Promise<void> {
 }
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "conveyor-web-e2e-"));
   await ensureDashboardBuilt();
-  server = await ConveyorServer.start({ dataDir, port: 0, webRoot: WEB_ROOT });
-  admin = { url: server.url, token: (await server.bootstrapAdmin(PASSWORD))?.token ?? "" };
-  runner = new Runner({
-    serverUrl: server.url,
-    registrationToken: await server.store.accounts.createRegistrationToken(),
-    dataDir: join(dataDir, "runner"),
+  ({ server, runner, admin } = await startInProcess({
+    prefix: "conveyor-web-e2e-",
     capacity: 4,
-  });
-  await runner.start();
+    adminPassword: PASSWORD,
+    webRoot: WEB_ROOT,
+  }));
   await api(admin, "/repos", { body: { name: "app" } });
   project = gitRepositoryWith({
     ".github/workflows/ci.yml": CI,
