@@ -71,7 +71,7 @@ const splitDynamicImports = {
  * pay for them, so each import of one becomes an object whose properties load the module on first
  * access; esbuild's interop reads imported names at the call, so laziness holds for every import form.
  */
-const LAZY_BUILTINS = ["child_process", "crypto", "fs/promises", "os", "string_decoder"];
+const LAZY_BUILTINS = ["child_process", "crypto", "fs/promises", "net", "os", "string_decoder"];
 const lazyBuiltins = {
   name: "lazy-builtins",
   setup(b) {

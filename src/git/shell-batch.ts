@@ -1,6 +1,7 @@
 /**
  * Several commands started by one shell, at once. Starting a process is most of what a short git
- * command costs: commands that can run together go through one `sh`, whose forks are cheap. */
+ * command costs: commands that can run together go through one `sh`, whose forks are cheap.
+ */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

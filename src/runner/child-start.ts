@@ -71,8 +71,21 @@ interface NativeStarter {
   ): [pid: number, stdoutFd: number, stderrFd: number];
 }
 
-/** The native starter, when it was built and works here; undefined otherwise. */
-export const startNatively: ChildStarter | undefined = (() => {
+let native: { readonly starter: ChildStarter | undefined } | undefined;
+
+/**
+ * The native starter, when it was built and works here; undefined otherwise. Looked for on first
+ * use: commands that start no process (`validate`) never load it.
+ */
+export function nativeStarter(): ChildStarter | undefined {
+  native ??= { starter: loadNativeStarter() };
+  return native.starter;
+}
+
+/** The starter steps use: the native one where there is one. */
+export const startChild: ChildStarter = (request) => (nativeStarter() ?? startWithNode)(request);
+
+function loadNativeStarter(): ChildStarter | undefined {
   if (process.env.CONVEYOR_NATIVE_SPAWN === "0" || process.platform !== "linux") return undefined;
   const addon = loadAddon();
   if (!addon?.available) return undefined;
@@ -104,10 +117,7 @@ export const startNatively: ChildStarter | undefined = (() => {
     const [pid, stdoutFd, stderrFd] = started;
     return { pid, stdout: pipeReader(stdoutFd), stderr: pipeReader(stderrFd), ended };
   };
-})();
-
-/** The starter steps use: the native one where there is one. */
-export const startChild: ChildStarter = startNatively ?? startWithNode;
+}
 
 function loadAddon(): NativeStarter | undefined {
   // Beside the bundle when bundled, and only there: `conveyor run` works in folders it does not

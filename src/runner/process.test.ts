@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ChildStarter, resolveCommand, startNatively, startWithNode } from "./child-start.js";
+import { type ChildStarter, nativeStarter, resolveCommand, startWithNode } from "./child-start.js";
 import { runProcess } from "./process.js";
 import type { ProcessEnd, ProcessRequest } from "./process.js";
 
@@ -44,7 +44,7 @@ async function run(
 // The native starter is built by `npm run build`; the suite says so rather than quietly testing less.
 const starters: [string, ChildStarter | undefined][] = [
   ["Node's spawn", startWithNode],
-  ["the native starter (dist/spawn.node)", startNatively],
+  ["the native starter (dist/spawn.node)", nativeStarter()],
 ];
 
 describe.each(starters)("runProcess with %s", (_, starter) => {

@@ -94,7 +94,7 @@ export function runProcess(request: ProcessRequest, start: ChildStarter = startC
         pipe.pause();
         setImmediate(() => pipe.resume());
       });
-      child[stream].once("close", () => {
+      pipe.once("close", () => {
         openPipes -= 1;
         if (openPipes === 0) finish();
       });

@@ -110,7 +110,7 @@ const gzipAsync = promisify(gzip);
  * uncompressed cost SQLite several times that. Members one after the other are one gzip file, so
  * a finished log's archive can be its chunks as they are.
  */
-export function packLogChunk(lines: readonly (string | Buffer)[]): { body: string; body_gzip: Buffer } {
+function packLogChunk(lines: readonly (string | Buffer)[]): { body: string; body_gzip: Buffer } {
   // Pieces of bytes, not one joined string: a request's rows arrive as bytes, and joining them as
   // text then encoding it back to UTF-8 cost as much as compressing it.
   const pieces: Buffer[] = [];
@@ -121,7 +121,7 @@ export function packLogChunk(lines: readonly (string | Buffer)[]): { body: strin
 const NEWLINE = Buffer.from("\n");
 
 /** A stored chunk's rows, one JSON text each (chunks from before migration 0009 are plain text). */
-export function logChunkLines(chunk: { body: string; body_gzip: Buffer | null }): string[] {
+function logChunkLines(chunk: { body: string; body_gzip: Buffer | null }): string[] {
   if (chunk.body_gzip === null) return chunk.body.split("\n");
   const text = gunzipSync(chunk.body_gzip).toString("utf8");
   return text.slice(0, -1).split("\n");
