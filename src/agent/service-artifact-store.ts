@@ -23,6 +23,8 @@ import type {
   FetchedArtifact,
   PublishArtifactOptions,
 } from "../actions/builtin/types.js";
+import { getInBlocks, unpooledBlocks } from "./block-download.js";
+import type { Block } from "./block-download.js";
 import { centralDirectory, extractZip, ZIP_TAIL_BYTES } from "./zip-reader.js";
 import { zipArchive } from "./zip-writer.js";
 import type { ZipSource } from "./zip-writer.js";
@@ -152,9 +154,9 @@ export class ServiceArtifactStore implements ArtifactStore {
     const entries = await centralDirectory(total, tailBody, async (start, end) =>
       readAll(await this.get(url, `bytes=${start}-${end}`)),
     );
-    const body = tailBody.length === total ? oneChunk(tailBody) : await this.get(url);
+    const body = tailBody.length === total ? unpooledBlocks([tailBody]) : await this.getBlocks(url);
     // With a digest to check the whole against, the files' CRC-32s add nothing but time.
-    const extracted = await extractZip(body as AsyncIterable<Buffer>, entries, into, {
+    const extracted = await extractZip(body, entries, into, {
       verifyCrc: record.digest === "",
     });
     return { files: extracted.files, digestMatches: extracted.sha256 === record.digest };
@@ -259,6 +261,19 @@ export class ServiceArtifactStore implements ArtifactStore {
     return response;
   }
 
+  /** The whole of `url`, in reused blocks of memory (block-download.ts). */
+  private async getBlocks(url: string): Promise<AsyncIterable<Block>> {
+    const response = await getInBlocks(new URL(url), {});
+    if (response.status === 200) return response.body;
+    const pieces: Buffer[] = [];
+    for await (const block of response.body) {
+      pieces.push(Buffer.from(block.bytes));
+      block.release();
+    }
+    const text = Buffer.concat(pieces).toString("utf8");
+    throw new Error(`the artifact download was refused (${response.status}): ${text.slice(0, 300)}`);
+  }
+
   /** A Twirp call; a refusal's message is the error's. `conflict`: a 409 is answered, not thrown. */
   private async call<T>(method: string, body: object): Promise<T>;
   private async call<T>(method: string, body: object, options: { conflict: true }): Promise<T | "conflict">;
@@ -334,10 +349,6 @@ async function readAll(response: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
-}
-
-async function* oneChunk(buffer: Buffer): AsyncGenerator<Buffer> {
-  yield buffer;
 }
 
 function unescapeXml(text: string): string {

@@ -7,6 +7,10 @@
  * Extraction never writes outside its folder: absolute paths, `..`, backslashes and NUL are refused,
  * symbolic links in the archive are refused, and a folder on the way that resolves elsewhere (a link
  * already there) is refused too. CRC-32 and sizes are checked for every file.
+ *
+ * The archive arrives as blocks lent by the download (block-download.ts): a stored file's bytes are
+ * written from them, several writes at a time at their places in the file, and each block goes back
+ * for reuse when its last write is done.
  */
 import { createHash } from "node:crypto";
 import { closeSync, constants, lstatSync, openSync, unlinkSync, writeSync } from "node:fs";
@@ -15,6 +19,7 @@ import type { FileHandle } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { crc32, createInflateRaw, inflateRawSync } from "node:zlib";
+import type { Block } from "./block-download.js";
 
 export interface ZipEntry {
   readonly path: string;
@@ -40,6 +45,8 @@ const MAX_32 = 0xffffffff;
 /** The end record (22 bytes) with the longest comment, and Zip64's record and locator before it. */
 export const ZIP_TAIL_BYTES = 22 + 0xffff + 20 + 56;
 const WRITE_PIECE = 1024 * 1024;
+/** A stored file's writes in flight at once (each at its own place in the file). */
+const WRITES_IN_FLIGHT = 4;
 /** Entries up to this size are read, checked and written whole. */
 const WHOLE_ENTRY_BYTES = 1024 * 1024;
 
@@ -177,18 +184,32 @@ export interface ExtractOptions {
 }
 
 /**
- * Writes the files of the archive `stream` (read once, from its start) into `into`, as `entries`
+ * Writes the files of the archive `blocks` (read once, from its start) into `into`, as `entries`
  * (from its central directory) describe them.
  */
 export async function extractZip(
-  stream: AsyncIterable<Buffer>,
+  blocks: AsyncIterable<Block>,
   entries: readonly ZipEntry[],
   into: string,
   options: ExtractOptions = {},
 ): Promise<Extracted> {
   const verifyCrc = options.verifyCrc !== false;
   const hash = createHash("sha256");
-  const reader = new ByteReader(stream[Symbol.asyncIterator](), (chunk) => hash.update(chunk));
+  const reader = new ByteReader(blocks[Symbol.asyncIterator](), (bytes) => hash.update(bytes));
+  try {
+    return await extractEntries(reader, entries, into, verifyCrc, () => hash.digest("hex"));
+  } finally {
+    await reader.close();
+  }
+}
+
+async function extractEntries(
+  reader: ByteReader,
+  entries: readonly ZipEntry[],
+  into: string,
+  verifyCrc: boolean,
+  digest: () => string,
+): Promise<Extracted> {
   await mkdir(into, { recursive: true });
   const root = await realpath(into);
   const folders = new Set<string>([root]);
@@ -225,14 +246,15 @@ export async function extractZip(
     if (entry.compressedSize <= WHOLE_ENTRY_BYTES && entry.size <= WHOLE_ENTRY_BYTES) {
       // Small files in one write, synchronously: each asynchronous step costs a trip to libuv's
       // threads, ten times the write itself (20,000 small files would take seconds).
-      const packed = await reader.read(entry.compressedSize);
+      const packed = await reader.read(entry.compressedSize); // valid until the reader's next use
       const data = entry.method === 8 ? inflateWhole(packed, entry) : packed;
       crc = verifyCrc ? crc32(data) : entry.crc;
       size = data.length;
       if (size === entry.size && crc >>> 0 === entry.crc >>> 0) writeSmallFile(target, data, entry.mode);
     } else {
       if (!verifyCrc) crc = entry.crc;
-      await writeLargeFile(target, entry, reader, (chunk) => {
+      const write = entry.method === 8 ? writeInflated : writeStored;
+      await write(target, entry, reader, (chunk) => {
         if (verifyCrc) crc = crc32(chunk, crc);
         size += chunk.length;
         // More than the directory says: damaged, or a bomb; either way, stop writing.
@@ -244,26 +266,74 @@ export async function extractZip(
     bytes += size;
   }
   await reader.drain();
-  return { files, bytes, sha256: hash.digest("hex") };
+  return { files, bytes, sha256: digest() };
 }
 
-async function writeLargeFile(
+/** A stored entry's bytes written from the blocks they arrive in, a few writes at once. */
+async function writeStored(
   target: string,
   entry: ZipEntry,
   reader: ByteReader,
   seen: (chunk: Buffer) => void,
 ): Promise<void> {
   const file = await openForWriting(target, entry.mode);
-  const data = reader.take(entry.compressedSize);
+  const writing = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  try {
+    let position = 0;
+    for await (const piece of reader.take(entry.compressedSize)) {
+      try {
+        seen(piece.bytes);
+      } catch (e) {
+        piece.release();
+        throw e;
+      }
+      const write = writeAt(file, piece.bytes, position).then(
+        () => piece.release(),
+        (error: unknown) => {
+          piece.release();
+          failure ??= { error };
+        },
+      );
+      position += piece.bytes.length;
+      writing.add(write);
+      void write.then(() => writing.delete(write));
+      while (writing.size >= WRITES_IN_FLIGHT) await Promise.race(writing);
+      if (failure) throw failure.error;
+    }
+    await Promise.all(writing);
+    if (failure) throw failure.error;
+  } finally {
+    await Promise.all(writing);
+    await file.close();
+  }
+}
+
+/** All of `bytes` at `position` (a write may take fewer bytes than it was given). */
+async function writeAt(file: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  for (let at = 0; at < bytes.length;) {
+    const { bytesWritten } = await file.write(bytes, at, bytes.length - at, position + at);
+    at += bytesWritten;
+  }
+}
+
+/** A deflated entry, inflated as its bytes arrive. */
+async function writeInflated(
+  target: string,
+  entry: ZipEntry,
+  reader: ByteReader,
+  seen: (chunk: Buffer) => void,
+): Promise<void> {
+  const file = await openForWriting(target, entry.mode);
   const checked = async function* (chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const chunk of chunks) {
       seen(chunk);
       yield chunk;
     }
   };
-  // A write stream gathers the network's small chunks into few large writes.
+  // A write stream gathers zlib's small chunks into few large writes.
   await pipeline(
-    checked(entry.method === 8 ? inflated(data) : data),
+    checked(inflated(reader.take(entry.compressedSize))),
     file.createWriteStream({ highWaterMark: WRITE_PIECE }),
   );
 }
@@ -326,12 +396,14 @@ async function openForWriting(path: string, mode: number): Promise<FileHandle> {
   }
 }
 
-async function* inflated(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+async function* inflated(pieces: AsyncIterable<Piece>): AsyncGenerator<Buffer> {
   const inflate = createInflateRaw({ chunkSize: 256 * 1024 });
   const feeding = (async () => {
     try {
-      for await (const chunk of chunks) {
-        if (!inflate.write(chunk)) await new Promise((resolve) => inflate.once("drain", resolve));
+      for await (const piece of pieces) {
+        // zlib reads the piece later, on its own thread: it is released once zlib is done with it.
+        const more = inflate.write(piece.bytes, () => piece.release());
+        if (!more) await new Promise((resolve) => inflate.once("drain", resolve));
       }
       inflate.end();
     } catch (e) {
@@ -342,74 +414,148 @@ async function* inflated(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> 
   await feeding;
 }
 
-/** Reads exact numbers of bytes from a stream of chunks, keeping count of where it is. */
+/** Bytes of a block, which stays lent until every piece of it is released. */
+interface Piece {
+  readonly bytes: Buffer;
+  release(): void;
+}
+
+/** A block shared by the reader and the pieces it handed out: released when the last lets go. */
+class SharedBlock {
+  private holders = 1;
+  /** How far the reader has read it. */
+  at = 0;
+
+  constructor(readonly block: Block) {}
+
+  hold(): void {
+    this.holders += 1;
+  }
+
+  letGo(): void {
+    this.holders -= 1;
+    if (this.holders === 0) this.block.release();
+  }
+}
+
+/** Reads exact numbers of bytes from a stream of blocks, keeping count of where it is. */
 class ByteReader {
-  private pending: Buffer[] = [];
+  private readonly pending: SharedBlock[] = [];
   private pendingLength = 0;
+  /** The block behind what `read` last returned, held until the reader is next used. */
+  private lastRead: SharedBlock | undefined;
+  private ended = false;
   position = 0;
 
   constructor(
-    private readonly source: AsyncIterator<Buffer>,
-    private readonly seen: (chunk: Buffer) => void,
+    private readonly source: AsyncIterator<Block>,
+    private readonly seen: (bytes: Buffer) => void,
   ) {}
 
-  /** Pulls chunks until at least `n` bytes wait; false when the stream ended first. */
+  /** What `read` last returned is no longer looked at. */
+  private moveOn(): void {
+    this.lastRead?.letGo();
+    this.lastRead = undefined;
+  }
+
+  /** Pulls blocks until at least `n` bytes wait; false when the stream ended first. */
   private async fill(n: number): Promise<boolean> {
     while (this.pendingLength < n) {
       const next = await this.source.next();
-      if (next.done) return false;
-      this.seen(next.value);
-      this.pending.push(next.value);
-      this.pendingLength += next.value.length;
+      if (next.done) {
+        this.ended = true;
+        return false;
+      }
+      this.seen(next.value.bytes);
+      this.pending.push(new SharedBlock(next.value));
+      this.pendingLength += next.value.bytes.length;
     }
     return true;
   }
 
-  /** Up to `n` waiting bytes (at least one, when any wait). */
-  private shift(n: number): Buffer {
-    const first = this.pending[0] as Buffer;
-    const piece = first.length <= n ? first : first.subarray(0, n);
-    if (piece === first) this.pending.shift();
-    else this.pending[0] = first.subarray(n);
-    this.pendingLength -= piece.length;
-    this.position += piece.length;
-    return piece;
+  /** Up to `n` waiting bytes from the first block (at least one when any wait), held when `hold`. */
+  private shift(n: number, hold: boolean): { bytes: Buffer; shared: SharedBlock } {
+    const shared = this.pending[0] as SharedBlock;
+    const all = shared.block.bytes;
+    const bytes = all.subarray(shared.at, Math.min(all.length, shared.at + n));
+    shared.at += bytes.length;
+    this.pendingLength -= bytes.length;
+    this.position += bytes.length;
+    if (hold) shared.hold();
+    if (shared.at === all.length) {
+      this.pending.shift();
+      shared.letGo();
+    }
+    return { bytes, shared };
   }
 
+  /** The next `n` bytes: a view of a block valid until the reader is next used, or a copy. */
   async read(n: number): Promise<Buffer> {
+    this.moveOn();
     if (!(await this.fill(n))) throw new ZipError("the archive ended too early.");
-    const pieces: Buffer[] = [];
-    for (let left = n; left > 0;) {
-      const piece = this.shift(left);
-      pieces.push(piece);
-      left -= piece.length;
+    const first = this.pending[0];
+    if (n === 0 || !first) return Buffer.alloc(0);
+    if (first.block.bytes.length - first.at >= n) {
+      const { bytes, shared } = this.shift(n, true);
+      this.lastRead = shared;
+      return bytes;
     }
-    return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, n);
+    const copy = Buffer.allocUnsafe(n);
+    for (let filled = 0; filled < n;) filled += this.shift(n - filled, false).bytes.copy(copy, filled);
+    return copy;
   }
 
   async skip(n: number): Promise<void> {
-    for await (const piece of this.take(n)) void piece;
-  }
-
-  /** The next `n` bytes, as they arrive. */
-  async *take(n: number): AsyncGenerator<Buffer> {
+    this.moveOn();
     for (let left = n; left > 0;) {
       if (this.pendingLength === 0 && !(await this.fill(1)))
         throw new ZipError("the archive ended too early.");
-      const piece = this.shift(left);
-      left -= piece.length;
-      yield piece;
+      left -= this.shift(left, false).bytes.length;
+    }
+  }
+
+  /** The next `n` bytes as they arrive, each piece holding its block until released. */
+  async *take(n: number): AsyncGenerator<Piece> {
+    this.moveOn();
+    for (let left = n; left > 0;) {
+      if (this.pendingLength === 0 && !(await this.fill(1)))
+        throw new ZipError("the archive ended too early.");
+      const { bytes, shared } = this.shift(left, true);
+      left -= bytes.length;
+      yield { bytes, release: once(() => shared.letGo()) };
     }
   }
 
   /** Reads to the end (what follows the last entry is still part of the digest). */
   async drain(): Promise<void> {
-    while (this.pendingLength > 0) this.shift(this.pendingLength);
+    this.moveOn();
+    while (this.pendingLength > 0) this.shift(this.pendingLength, false);
     for (;;) {
       const next = await this.source.next();
-      if (next.done) return;
-      this.seen(next.value);
-      this.position += next.value.length;
+      if (next.done) {
+        this.ended = true;
+        return;
+      }
+      this.seen(next.value.bytes);
+      this.position += next.value.bytes.length;
+      next.value.release();
     }
   }
+
+  /** Lets go of every block; a source not read to its end is told to stop. */
+  async close(): Promise<void> {
+    this.moveOn();
+    for (const shared of this.pending.splice(0)) shared.letGo();
+    this.pendingLength = 0;
+    if (!this.ended) await this.source.return?.();
+  }
+}
+
+function once(action: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    action();
+  };
 }

@@ -5,6 +5,8 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { unpooledBlocks } from "./block-download.js";
+import type { Block } from "./block-download.js";
 import { centralDirectory, extractZip, safeEntryPath, ZIP_TAIL_BYTES } from "./zip-reader.js";
 import { zipArchive } from "./zip-writer.js";
 import type { ZipSource } from "./zip-writer.js";
@@ -45,7 +47,44 @@ async function extract(zip: Buffer, into: string, options: { verifyCrc?: boolean
   async function* chunks(): AsyncGenerator<Buffer> {
     for (let at = 0; at < zip.length; at += 1000) yield zip.subarray(at, at + 1000);
   }
-  return extractZip(chunks(), entries, into, options);
+  return extractZip(unpooledBlocks(chunks()), entries, into, options);
+}
+
+/**
+ * The archive as blocks of `size` bytes that count their releases. A released block is zeroed, as
+ * reused memory would be overwritten: a write still reading it would put zeros in the file.
+ */
+function countedBlocks(zip: Buffer, size: number) {
+  const state = { lent: 0, released: 0, twice: 0, stopped: false };
+  async function* blocks(): AsyncGenerator<Block> {
+    try {
+      for (let at = 0; at < zip.length; at += size) {
+        const bytes = Buffer.from(zip.subarray(at, at + size));
+        state.lent += 1;
+        let released = false;
+        yield {
+          bytes,
+          release: () => {
+            if (released) state.twice += 1;
+            released = true;
+            state.released += 1;
+            bytes.fill(0);
+          },
+        };
+      }
+    } finally {
+      state.stopped = true;
+    }
+  }
+  return { blocks: blocks(), state };
+}
+
+async function extractBlocks(zip: Buffer, blocks: AsyncIterable<Block>, into: string) {
+  const tail = zip.subarray(Math.max(0, zip.length - ZIP_TAIL_BYTES));
+  const entries = await centralDirectory(zip.length, tail, async (start, end) =>
+    zip.subarray(start, end + 1),
+  );
+  return extractZip(blocks, entries, into);
 }
 
 describe("zip archives", () => {
@@ -69,6 +108,50 @@ describe("zip archives", () => {
       expect((await stat(join(into, "a.txt"))).mode & 0o777).toBe(0o755);
     },
   );
+
+  it.each([0, 6])(
+    "writes files larger than a block from lent blocks at level %i, returning each block once, after its writes",
+    async (level) => {
+      const random = randomBytes(3 * 1024 * 1024 + 17);
+      const text = Buffer.from("line of a log that compresses well\n".repeat(80_000));
+      const sources = await sourcesOf({ "r.bin": random, "small.txt": "s", "t.txt": text });
+      const zip = await archive(sources, level);
+      const { blocks, state } = countedBlocks(zip, 100_003);
+      const into = join(base, "out");
+      const extracted = await extractBlocks(zip, blocks, into);
+      expect(extracted.sha256).toBe(createHash("sha256").update(zip).digest("hex"));
+      expect((await readFile(join(into, "r.bin"))).equals(random)).toBe(true);
+      expect((await readFile(join(into, "t.txt"))).equals(text)).toBe(true);
+      expect(await readFile(join(into, "small.txt"), "utf8")).toBe("s");
+      expect(state).toEqual({
+        lent: Math.ceil(zip.length / 100_003),
+        released: state.lent,
+        twice: 0,
+        stopped: true,
+      });
+    },
+  );
+
+  it("returns every block and stops the download when an archive is refused midway", async () => {
+    const [big, file] = await sourcesOf({ "big.bin": randomBytes(2 * 1024 * 1024), "f.txt": "x" });
+    const zip = Buffer.from(
+      await archive([big as ZipSource, { ...(file as ZipSource), path: "../escaped.txt" }], 0),
+    );
+    const { blocks, state } = countedBlocks(zip, 65_536);
+    await expect(extractBlocks(zip, blocks, join(base, "refused"))).rejects.toThrow(
+      /leads out of the folder/,
+    );
+    expect(state.stopped).toBe(true);
+    expect(state.released).toBe(state.lent);
+    expect(state.lent).toBeLessThan(Math.ceil(zip.length / 65_536) + 1);
+
+    // A damaged large entry: its CRC-32 no longer matches once all its bytes are written.
+    const damaged = await archive([big as ZipSource], 0);
+    damaged[1024 * 1024] = (damaged[1024 * 1024] ?? 0) ^ 0xff;
+    const second = countedBlocks(damaged, 65_536);
+    await expect(extractBlocks(damaged, second.blocks, join(base, "damaged"))).rejects.toThrow(/CRC-32/);
+    expect(second.state.released).toBe(second.state.lent);
+  });
 
   it("makes the same archive with reused read buffers", async () => {
     const sources = await sourcesOf({ "big.bin": randomBytes(3 * 1024 * 1024 + 5), "s.txt": "s" });
