@@ -158,7 +158,8 @@ async function runOnce(settings: RunSettings, json: boolean, signal: AbortSignal
   const warn = (w: Diagnostic): void =>
     void process.stderr.write(err.yellow(`warning: ${formatDiagnostic(w)}`) + "\n");
   const result = await runLocally({ ...settings, emit, signal, warn });
-  renderer?.end();
+  // Only a run that started has a verdict to close with (nothing ran when nothing started).
+  if (result.kind === "ran") renderer?.end();
   switch (result.kind) {
     case "invalid":
       for (const e of result.errors) process.stderr.write(err.red(formatDiagnostic(e)) + "\n");
