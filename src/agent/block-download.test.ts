@@ -146,6 +146,12 @@ describe("getInBlocks over plain HTTP", () => {
     await expect(getInBlocks(garbage, {})).rejects.toThrow(
       "gave an answer that is not HTTP: its status line is 'SSH-2.0-OpenSSH_9.2'.",
     );
+    const chunked = await rawServer((socket) =>
+      socket.end("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+    );
+    await expect(getInBlocks(chunked, {})).rejects.toThrow(
+      "answered an HTTP/1.0 request with Transfer-Encoding 'chunked'.",
+    );
     const silent = await rawServer((socket) => socket.end());
     await expect(getInBlocks(silent, {})).rejects.toThrow("closed the connection without an answer.");
   });

@@ -268,6 +268,13 @@ function plainGet(
       const parsed = parseHead(memory.toString("latin1", 0, end));
       if (typeof parsed === "string")
         return finish(new Error(`${url.host} gave an answer that is not HTTP: ${parsed}`));
+      const coding = parsed.headers["transfer-encoding"];
+      if (coding !== undefined && coding.toLowerCase() !== "identity") {
+        // Not allowed in an answer to HTTP/1.0, and its framing would end up in the file.
+        return finish(
+          new Error(`${url.host} answered an HTTP/1.0 request with Transfer-Encoding '${coding}'.`),
+        );
+      }
       head = parsed;
       memory.copyWithin(0, end + 4, block.filled);
       block.filled -= end + 4;
