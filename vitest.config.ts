@@ -21,5 +21,7 @@ export default defineConfig({
     // refuses; inlining lets Vite transform those imports, as the esbuild bundle does.
     server: { deps: { inline: ["@actions/workflow-parser"] } },
     testTimeout: 20_000,
+    // One temporary folder per run, removed at its end (test/temporary-root.ts).
+    globalSetup: ["test/temporary-root.ts"],
   },
 });
