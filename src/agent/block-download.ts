@@ -52,7 +52,7 @@ export class BlockPool {
     return Buffer.allocUnsafeSlow(this.blockBytes);
   }
 
-  /** Memory taken and not lent after all. */
+  /** Memory back for reuse (a released block, or one taken and never lent). */
   give(memory: Buffer): void {
     if (this.free.length < KEPT_BLOCKS) this.free.push(memory);
   }
