@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,5 +46,30 @@ describe("FileBlobStore.compose", () => {
     await blobs.put("p/a", Buffer.from("a"));
     await expect(blobs.compose("p/blob", ["p/a", "p/missing"])).rejects.toThrow();
     expect(await blobs.size("p/blob")).toBeUndefined();
+  });
+});
+
+describe("FileBlobStore.scan", () => {
+  it("hands a plain or composed blob's bytes over in order, through one reused buffer", async () => {
+    const first = randomBytes(5 * 1024 * 1024 + 3);
+    const second = randomBytes(4 * 1024 * 1024);
+    await blobs.put("s/blocks/0", first);
+    await blobs.put("s/blocks/1", second);
+    await blobs.put("s/plain", first);
+    await blobs.compose("s/blob", ["s/blocks/0", "s/blocks/1"]);
+    for (const [key, expected] of [
+      ["s/plain", first],
+      ["s/blob", Buffer.concat([first, second])],
+    ] as const) {
+      const hash = createHash("sha256");
+      const memory = new Set<ArrayBufferLike>();
+      expect(await blobs.scan(key, (bytes) => (hash.update(bytes), memory.add(bytes.buffer)))).toBe(true);
+      expect(hash.digest("hex")).toBe(createHash("sha256").update(expected).digest("hex"));
+      expect(memory.size).toBe(1);
+    }
+  });
+
+  it("answers false for a blob that is not there", async () => {
+    expect(await blobs.scan("s/none", () => undefined)).toBe(false);
   });
 });

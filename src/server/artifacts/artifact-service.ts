@@ -215,9 +215,8 @@ export class ArtifactService {
   }
 
   private async digestOf(blob: string): Promise<string> {
-    const stream = await this.context.store.blobs.read(blob);
     const hash = createHash("sha256");
-    if (stream) for await (const chunk of stream as AsyncIterable<Buffer>) hash.update(chunk);
+    await this.context.store.blobs.scan(blob, (bytes) => hash.update(bytes));
     return `sha256:${hash.digest("hex")}`;
   }
 

@@ -112,9 +112,8 @@ export class UploadDigests {
       if (number === undefined || !block || tracker.failed) return;
       tracker.waiting.delete(number);
       try {
-        const stream = await this.blobs.read(block.key);
-        if (!stream) throw new Error("the block is gone");
-        for await (const chunk of stream as AsyncIterable<Buffer>) tracker.hash.update(chunk);
+        const found = await this.blobs.scan(block.key, (bytes) => tracker.hash.update(bytes));
+        if (!found) throw new Error("the block is gone");
       } catch {
         tracker.failed = true;
         return;
