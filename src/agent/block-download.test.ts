@@ -69,6 +69,24 @@ async function readAll(blocks: AsyncIterable<Block>, delayMs = 0): Promise<{ byt
 
 const sha = (bytes: Buffer): string => createHash("sha256").update(bytes).digest("hex");
 
+/** Ten blocks of twenty, then nothing, read by a reader that first pauses longer than the idle time. */
+async function expectSilenceNoticedAfterPause(url: URL): Promise<void> {
+  const response = await getInBlocks(url, {}, { pool: new BlockPool(BLOCK), idleMs: 150 });
+  const blocks = response.body[Symbol.asyncIterator]();
+  const first = await blocks.next();
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  first.value?.release();
+  let received = first.value?.bytes.length ?? 0;
+  const rest = (async () => {
+    for (let next = await blocks.next(); !next.done; next = await blocks.next()) {
+      received += next.value.bytes.length;
+      next.value.release();
+    }
+  })();
+  await expect(rest).rejects.toThrow("sent nothing for 0.15 s: the download was given up.");
+  expect(received).toBe(10 * BLOCK);
+}
+
 describe("getInBlocks over plain HTTP", () => {
   it("reads a body larger than many blocks, whole and in order, with the request's headers", async () => {
     const body = randomBytes(3 * 1024 * 1024 + 12_345);
@@ -154,6 +172,14 @@ describe("getInBlocks over plain HTTP", () => {
     );
     const silent = await rawServer((socket) => socket.end());
     await expect(getInBlocks(silent, {})).rejects.toThrow("closed the connection without an answer.");
+  });
+
+  it("counts the server's silence from when the reader caught up, not from its own pause", async () => {
+    const url = await rawServer((socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${20 * BLOCK}\r\n\r\n`);
+      socket.write(randomBytes(10 * BLOCK));
+    });
+    await expectSilenceNoticedAfterPause(url);
   });
 
   it("gives up on a server that stops sending, instead of waiting for ever", async () => {
@@ -266,6 +292,14 @@ describe("getInBlocks over HTTPS", () => {
     expect(sha(bytes)).toBe(sha(body));
     expect(count).toBe(31);
     expect(pool.made).toBeLessThanOrEqual(7);
+  });
+
+  it("counts the server's silence from when the reader caught up, not from its own pause", async (context) => {
+    const url = await httpsServer((_request, response) => {
+      response.writeHead(200, { "content-length": String(20 * BLOCK) });
+      response.write(randomBytes(10 * BLOCK));
+    }, context);
+    await expectSilenceNoticedAfterPause(url);
   });
 
   it("fails clearly when the body breaks off", async (context) => {

@@ -319,7 +319,10 @@ function plainGet(
       },
     });
     socket.setNoDelay(true);
-    socket.setTimeout(idleMs, () => {
+    // A listener of its own: the one setTimeout adds is called once, and a timeout while the reader
+    // is behind is ignored, not the last.
+    socket.setTimeout(idleMs);
+    socket.on("timeout", () => {
       // Waiting for the reader is not the server's silence.
       if (!paused)
         finish(new Error(`${url.host} sent nothing for ${idleMs / 1000} s: the download was given up.`));
@@ -365,19 +368,34 @@ function tlsGet(
   return new Promise((resolve, reject) => {
     let paused = false;
     let timedOut = false;
+    let connection: Socket | undefined;
+    // On the socket itself: a request hears of its socket's timeout only once, and a timeout while
+    // the reader is behind is ignored, not the last. Taken off again when the answer ends, as a kept
+    // alive socket serves other requests after.
+    const onIdle = (): void => {
+      if (paused) return;
+      timedOut = true;
+      outgoing.destroy(
+        new Error(`${url.host} sent nothing for ${idleMs / 1000} s: the download was given up.`),
+      );
+    };
     const outgoing = httpsRequest(url, { headers }, (response: IncomingMessage) => {
       let finished = false;
       const queue = new BlockQueue(
         () => response.destroy(),
         () => {
+          if (!paused) return;
           paused = false;
           response.resume();
+          connection?.setTimeout(idleMs); // from now, not from when it paused
         },
       );
       const block = new BlockFiller(pool, queue);
       const finish = (error?: Error): void => {
         if (finished) return;
         finished = true;
+        connection?.off("timeout", onIdle);
+        connection?.setTimeout(0);
         block.finish(!error);
         if (error) queue.fail(error);
         else queue.end();
@@ -402,14 +420,15 @@ function tlsGet(
       }
       resolve({ status: response.statusCode ?? 0, headers: flat, body: queue });
     });
-    outgoing.setTimeout(idleMs, () => {
-      if (paused) return;
-      timedOut = true;
-      outgoing.destroy(
-        new Error(`${url.host} sent nothing for ${idleMs / 1000} s: the download was given up.`),
-      );
+    outgoing.once("socket", (socket: Socket) => {
+      connection = socket;
+      socket.setTimeout(idleMs);
+      socket.on("timeout", onIdle);
     });
-    outgoing.once("error", reject);
+    outgoing.once("error", (error) => {
+      connection?.off("timeout", onIdle);
+      reject(error);
+    });
     outgoing.end();
   });
 }
