@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpsServer, globalAgent } from "node:https";
@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BlockPool, getInBlocks, parseHead } from "./block-download.js";
+import { BlockPool, getInBlocks, parseHead, writeBlocks } from "./block-download.js";
 import type { Block } from "./block-download.js";
 
 const BLOCK = 96 * 1024;
@@ -213,6 +213,40 @@ describe("getInBlocks over plain HTTP", () => {
     await expect(getInBlocks(new URL("ftp://127.0.0.1/x"), {})).rejects.toThrow(
       "cannot download from 'ftp:' URLs (http: or https: only).",
     );
+  });
+});
+
+describe("writeBlocks", () => {
+  function countedBlocks(data: Buffer, size: number) {
+    const state = { lent: 0, released: 0 };
+    async function* blocks(): AsyncGenerator<Block> {
+      for (let at = 0; at < data.length; at += size) {
+        state.lent += 1;
+        yield { bytes: data.subarray(at, at + size), release: () => void (state.released += 1) };
+      }
+    }
+    return { blocks: blocks(), state };
+  }
+
+  it("writes every block to a program's input, in order, and returns each once written", async () => {
+    const data = randomBytes(3 * BLOCK + 11);
+    const child = spawn("sha256sum", [], { stdio: ["pipe", "pipe", "inherit"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const { blocks, state } = countedBlocks(data, BLOCK);
+    expect(await writeBlocks(blocks, child.stdin)).toBe(data.length);
+    await new Promise((resolve) => child.once("close", resolve));
+    expect(output.split(" ")[0]).toBe(sha(data));
+    expect(state).toEqual({ lent: 4, released: 4 });
+  });
+
+  it("fails, without crashing, when the program stops reading early", async () => {
+    const child = spawn("head", ["-c", "10"], { stdio: ["pipe", "ignore", "inherit"] });
+    const { blocks, state } = countedBlocks(randomBytes(200 * BLOCK), BLOCK);
+    await expect(writeBlocks(blocks, child.stdin)).rejects.toThrow(/EPIPE|closed/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(state.released).toBe(state.lent);
+    expect(state.lent).toBeLessThan(200);
   });
 });
 

@@ -15,7 +15,10 @@
 import { connect } from "node:net";
 import type { Socket } from "node:net";
 import { request as httpsRequest } from "node:https";
+import { once } from "node:events";
 import type { IncomingMessage } from "node:http";
+import type { Writable } from "node:stream";
+import { finished } from "node:stream/promises";
 
 /** Bytes lent by a pool: valid until `release`, after which the memory is reused. */
 export interface Block {
@@ -431,6 +434,48 @@ function tlsGet(
     });
     outgoing.end();
   });
+}
+
+/** A (short) body read whole as UTF-8 text: what a refusal says. */
+export async function textOf(blocks: AsyncIterable<Block>): Promise<string> {
+  const pieces: Buffer[] = [];
+  for await (const block of blocks) {
+    pieces.push(Buffer.from(block.bytes));
+    block.release();
+  }
+  return Buffer.concat(pieces).toString("utf8");
+}
+
+/**
+ * Writes `blocks` to `into` (a pipe to a program, say), each released once written, and ends it;
+ * the bytes written. Waits while `into` is full; rejects if it fails (the program ended early).
+ */
+export async function writeBlocks(blocks: AsyncIterable<Block>, into: Writable): Promise<number> {
+  // Kept from the start: a pipe can fail between two writes, with no one waiting on it.
+  let failure: Error | undefined;
+  const failed = (error: Error): void => void (failure ??= error);
+  into.on("error", failed);
+  try {
+    let bytes = 0;
+    for await (const block of blocks) {
+      if (failure || into.destroyed) {
+        block.release();
+        break;
+      }
+      bytes += block.bytes.length;
+      if (!into.write(block.bytes, () => block.release())) await once(into, "drain");
+    }
+    if (!failure && !into.destroyed) {
+      into.end();
+      await finished(into);
+    }
+    if (failure) throw failure;
+    if (into.destroyed && !into.writableFinished)
+      throw new Error("the output closed before the download was written.");
+    return bytes;
+  } finally {
+    into.off("error", failed);
+  }
 }
 
 /** Buffers as blocks that need no returning (what the caller already holds, or a test's chunks). */

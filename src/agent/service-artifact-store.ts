@@ -23,7 +23,7 @@ import type {
   FetchedArtifact,
   PublishArtifactOptions,
 } from "../actions/builtin/types.js";
-import { getInBlocks, unpooledBlocks } from "./block-download.js";
+import { getInBlocks, textOf, unpooledBlocks } from "./block-download.js";
 import type { Block } from "./block-download.js";
 import { centralDirectory, extractZip, ZIP_TAIL_BYTES } from "./zip-reader.js";
 import { zipArchive } from "./zip-writer.js";
@@ -265,12 +265,7 @@ export class ServiceArtifactStore implements ArtifactStore {
   private async getBlocks(url: string): Promise<AsyncIterable<Block>> {
     const response = await getInBlocks(new URL(url), {});
     if (response.status === 200) return response.body;
-    const pieces: Buffer[] = [];
-    for await (const block of response.body) {
-      pieces.push(Buffer.from(block.bytes));
-      block.release();
-    }
-    const text = Buffer.concat(pieces).toString("utf8");
+    const text = await textOf(response.body);
     throw new Error(`the artifact download was refused (${response.status}): ${text.slice(0, 300)}`);
   }
 

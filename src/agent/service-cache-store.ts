@@ -17,9 +17,9 @@ import { request as httpsRequest } from "node:https";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { CacheHit, CacheLocations, CacheSize, CacheStore } from "../actions/builtin/types.js";
 import { findProgram } from "../runner/shell.js";
+import { getInBlocks, textOf, writeBlocks } from "./block-download.js";
 
 export interface ServiceCacheStoreOptions {
   /** The job's ACTIONS_RUNTIME_TOKEN. */
@@ -55,7 +55,8 @@ export class ServiceCacheStore implements CacheStore {
     const response = await this.call("GET", `cache?${query}`);
     const body = await readText(response);
     if (response.statusCode === 204) return undefined;
-    if (response.statusCode !== 200) throw new Error(serviceError("look up the cache", response, body));
+    if (response.statusCode !== 200)
+      throw new Error(serviceError("look up the cache", response.statusCode, body));
     const entry = JSON.parse(body) as { cacheKey?: unknown; archiveLocation?: unknown };
     if (typeof entry.cacheKey !== "string" || typeof entry.archiveLocation !== "string") {
       throw new Error("the cache service answered a lookup without cacheKey and archiveLocation.");
@@ -66,18 +67,23 @@ export class ServiceCacheStore implements CacheStore {
   async restore(hit: CacheHit, where: CacheLocations): Promise<CacheSize> {
     await mkdir(where.workspace, { recursive: true });
     const compression = (await this.format()) as Compression;
-    const response = await send("GET", hit.location, {});
-    if (response.statusCode !== 200) {
-      throw new Error(serviceError("download the cache", response, await readText(response)));
+    // In reused blocks, with an idle timeout (block-download.ts), straight into tar.
+    const response = await getInBlocks(new URL(hit.location), {});
+    if (response.status !== 200) {
+      throw new Error(serviceError("download the cache", response.status, await textOf(response.body)));
     }
-    let bytes = 0;
-    response.on("data", (chunk: Buffer) => (bytes += chunk.length));
     const tar = this.tar(
       ["-xf", "-", "-P", "-C", where.workspace, ...decompressArgs(compression)],
       where.workspace,
     );
-    await Promise.all([pipeline(response, tar.stdin), exited(tar, "tar -x")]);
-    return { bytes };
+    const [written, extracted] = await Promise.allSettled([
+      writeBlocks(response.body, tar.stdin),
+      exited(tar, "tar -x"),
+    ]);
+    // tar's own complaint says more than the broken pipe it leaves behind.
+    if (extracted.status === "rejected") throw extracted.reason;
+    if (written.status === "rejected") throw written.reason;
+    return { bytes: written.value };
   }
 
   async save(
@@ -91,7 +97,7 @@ export class ServiceCacheStore implements CacheStore {
     // Taken already (keys are immutable) or being saved by another job: the toolkit's "not saved".
     if (reserved.statusCode === 409) return undefined;
     if (reserved.statusCode !== 201 && reserved.statusCode !== 200) {
-      throw new Error(serviceError("reserve the cache", reserved, reservedBody));
+      throw new Error(serviceError("reserve the cache", reserved.statusCode, reservedBody));
     }
     const { cacheId } = JSON.parse(reservedBody) as { cacheId: number };
     const compression = (await this.format()) as Compression;
@@ -121,7 +127,7 @@ export class ServiceCacheStore implements CacheStore {
       const committed = await this.call("POST", `caches/${cacheId}`, JSON.stringify({ size }));
       const body = await readText(committed);
       if (committed.statusCode !== 204 && committed.statusCode !== 200) {
-        throw new Error(serviceError("commit the cache", committed, body));
+        throw new Error(serviceError("commit the cache", committed.statusCode, body));
       }
       return { bytes: size };
     } finally {
@@ -167,7 +173,7 @@ export class ServiceCacheStore implements CacheStore {
     });
     const body = await readText(response);
     if (response.statusCode !== 204 && response.statusCode !== 200) {
-      throw new Error(serviceError("upload the cache", response, body));
+      throw new Error(serviceError("upload the cache", response.statusCode, body));
     }
   }
 
@@ -259,7 +265,7 @@ async function readText(response: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function serviceError(doing: string, response: IncomingMessage, body: string): string {
+function serviceError(doing: string, status: number | undefined, body: string): string {
   let message = body.slice(0, 500);
   try {
     const parsed = JSON.parse(body) as { error?: unknown; message?: unknown };
@@ -268,5 +274,5 @@ function serviceError(doing: string, response: IncomingMessage, body: string): s
   } catch {
     // not JSON: the text itself
   }
-  return `could not ${doing}: the cache service answered ${response.statusCode}${message ? `: ${message}` : ""}`;
+  return `could not ${doing}: the cache service answered ${status}${message ? `: ${message}` : ""}`;
 }

@@ -4,6 +4,8 @@
  * GitHub's own `@actions/cache`, since both make the toolkit's tar archives and versions.
  */
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,6 +84,32 @@ describe("ServiceCacheStore", () => {
     expect(readFileSync(join(second, "deps/a/b.txt"), "utf8")).toBe("inside");
     expect(readFileSync(join(home, ".tool", "config"), "utf8")).toBe("outside");
     expect(await caches.lookup(["parts"], "another-version")).toBeUndefined();
+  });
+
+  it("says what went wrong when an archive cannot be had or cannot be read", async () => {
+    // Not the cache service's own answers: a server that refuses, and one that sends no archive.
+    const web = createServer((request, response) => {
+      if (request.url === "/gone") {
+        response.writeHead(404, { "content-type": "application/json" });
+        response.end(JSON.stringify({ message: "The archive has expired." }));
+      } else {
+        response.writeHead(200, { "content-length": String(300_000) });
+        response.end(randomBytes(300_000));
+      }
+    });
+    await new Promise<void>((resolve) => web.listen(0, "127.0.0.1", resolve));
+    const origin = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+    const where = { workspace: mkdtempSync(join(base, "ws-")), home: base };
+    try {
+      await expect(store().restore({ key: "k", location: `${origin}/gone` }, where)).rejects.toThrow(
+        "could not download the cache: the cache service answered 404: The archive has expired.",
+      );
+      await expect(store().restore({ key: "k", location: `${origin}/noise` }, where)).rejects.toThrow(
+        /^tar -x failed \(exit code \d+\): /,
+      );
+    } finally {
+      await new Promise((resolve) => web.close(resolve));
+    }
   });
 
   it("shares entries with @actions/cache both ways", async () => {
