@@ -192,10 +192,21 @@ export function machineNote() {
 
 /** Runs `main`, cleans up whatever happened, exits 1 when a target was missed (2 when it failed). */
 export async function benchmark(main) {
+  // Interrupted (Ctrl-C), the folders and processes still go: some hold hundreds of megabytes.
+  let interrupted = false;
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.once(signal, () => {
+      interrupted = true;
+      console.error(`\n${signal}: cleaning up`);
+      void cleanUp().finally(() => process.exit(130));
+    });
+  }
   let met = false;
   try {
     met = await main();
   } catch (e) {
+    // What fails once the clean-up stopped the server is not news.
+    if (interrupted) return;
     console.error(e instanceof Error ? e.stack : e);
     process.exitCode = 2;
   } finally {
