@@ -8,6 +8,7 @@ import type { Diagnostic, Result } from "../../diagnostic.js";
 import type { RunEvent } from "../../engine/events.js";
 import { runLocally } from "../../local/local-run.js";
 import type { LocalRunOptions } from "../../local/local-run.js";
+import { GITHUB_EVENTS, likelyEvent } from "../../workflow/events.js";
 import { parseAssignment, parseDotenv } from "../dotenv.js";
 import { readEventPayload } from "../event-file.js";
 import { addRepositoryOptions, repositoryOptions } from "../options.js";
@@ -164,11 +165,19 @@ async function runOnce(settings: RunSettings, json: boolean, signal: AbortSignal
     case "invalid":
       for (const e of result.errors) process.stderr.write(err.red(formatDiagnostic(e)) + "\n");
       return 2;
-    case "nothing-to-run":
+    case "nothing-to-run": {
       process.stderr.write(`No workflow starts on ${settings.event}:\n`);
       for (const reason of result.reasons) process.stderr.write(`  ${reason}\n`);
+      if (!GITHUB_EVENTS.includes(settings.event)) {
+        const meant = likelyEvent(settings.event);
+        process.stderr.write(
+          `'${settings.event}' is not an event that starts workflows on GitHub` +
+            (meant ? `: did you mean '${meant}'?\n` : ".\n"),
+        );
+      }
       process.stderr.write("Run `conveyor list` to see the workflows and their events.\n");
       return 1;
+    }
     case "ran":
       // 130 when the user cancelled (Ctrl-C); a run cancelled otherwise (a job out of time) failed.
       return result.conclusion === "success"
