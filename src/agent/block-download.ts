@@ -27,7 +27,7 @@ export interface Block {
   release(): void;
 }
 
-export const BLOCK_BYTES = 4 * 1024 * 1024;
+const BLOCK_BYTES = 4 * 1024 * 1024;
 /** Blocks read ahead of the reader before the socket waits. */
 const QUEUED_BLOCKS = 4;
 /** Returned blocks kept for reuse (more are left to the garbage collector). */
